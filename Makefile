@@ -1,0 +1,45 @@
+# The two quick-start commands (`make run`, `make test`) install what they need
+# first: Node 24 where the system Node is older, npm packages, and the local
+# control plane's binary (built by the tests or by local mode on first use).
+SHELL := /bin/bash
+NODE_BIN := $(shell ./scripts/ensure-node.sh)
+ifeq ($(NODE_BIN),)
+$(error could not find or install Node >= 22.19; see scripts/ensure-node.sh)
+endif
+export PATH := $(NODE_BIN):$(PATH)
+
+.PHONY: run test deps build lint typecheck schema bench clean
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+deps: node_modules/.package-lock.json
+
+## make run: the gateway in local mode (or against KUBECONFIG / --kubeconfig when set) on http://127.0.0.1:4000/graphql
+run: deps
+	npx tsx src/index.ts $(ARGS)
+
+## make test: lint, typecheck and the whole suite (unit + integration against a real kube-apiserver)
+test: deps
+	npm run -s lint
+	npm run -s typecheck
+	npm test
+
+build: deps
+	npm run build
+
+lint: deps
+	npm run lint
+
+typecheck: deps
+	npm run typecheck
+
+schema: deps
+	npm run schema:print
+
+bench: deps
+	npm run bench
+
+clean:
+	rm -rf dist .local .test-data-* node_modules .tools

@@ -1,0 +1,139 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { ExecutionArgs } from 'graphql';
+import { useServer } from 'graphql-ws/use/ws';
+import type { Logger } from 'pino';
+import { WebSocketServer } from 'ws';
+import { Authenticator } from './auth/Authenticator.js';
+import { Authorizer } from './auth/Authorizer.js';
+import type { Caller } from './auth/Caller.js';
+import type { KubeClient } from './kube/KubeClient.js';
+import type { ResourceCache } from './kube/ResourceCache.js';
+import { schema } from './schema/index.js';
+import { authenticate, createGateway } from './yoga.js';
+
+export interface AppOptions {
+  logger: Logger;
+  kube: KubeClient;
+  cache: ResourceCache;
+  /** `token`: every caller authenticates and acts as themselves; `anonymous`: local use only. */
+  auth: 'token' | 'anonymous';
+  /** How long in-flight requests may finish after stop() begins. */
+  shutdownGraceMs?: number;
+}
+
+export interface App {
+  start(port: number, host: string): Promise<{ port: number }>;
+  stop(): Promise<void>;
+  readonly ready: boolean;
+}
+
+type EnvelopedArgs = ExecutionArgs & {
+  rootValue: { execute: (args: ExecutionArgs) => unknown; subscribe: (args: ExecutionArgs) => unknown };
+};
+
+/** The HTTP server, the WebSocket server and yoga on one port and path (`/graphql`). */
+export function createApp(options: AppOptions): App {
+  const { logger, cache } = options;
+  const authenticator = options.auth === 'token' ? new Authenticator({ client: options.kube, logger }) : undefined;
+  const authorizer = new Authorizer({ client: options.kube, logger });
+  const deps = { schema, logger, cache, kube: options.kube, authenticator, authorizer };
+  const yoga = createGateway(deps);
+  let started = false;
+  let stopping = false;
+  const isReady = () => started && !stopping && cache.ready;
+
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === '/healthz') return probe(res, 200, 'ok');
+    if (path === '/readyz')
+      return isReady() ? probe(res, 200, 'ok') : probe(res, 503, stopping ? 'shutting down' : 'cache not synced');
+    if (stopping) res.setHeader('Connection', 'close');
+    return yoga.handle(req, res);
+  };
+  const server: Server = createServer(handle);
+  const wss = new WebSocketServer({ server, path: yoga.graphqlEndpoint });
+  const wsServer = useServer<Record<string, unknown> | undefined, { caller?: Caller }>(
+    {
+      // The token rides in connection_init's payload: `{ "authorization": "Bearer <token>" }`.
+      onConnect: async (ctx) => {
+        const header = ctx.connectionParams?.authorization;
+        try {
+          ctx.extra.caller = await authenticate(deps, typeof header === 'string' ? header : undefined);
+          return true;
+        } catch {
+          ctx.extra.socket.close(4401, 'Unauthorized');
+          return false;
+        }
+      },
+      execute: (args) => (args as EnvelopedArgs).rootValue.execute(args) as never,
+      subscribe: (args) => (args as EnvelopedArgs).rootValue.subscribe(args) as never,
+      onSubscribe: async (ctx, _id, payload) => {
+        const {
+          schema: s,
+          execute,
+          subscribe,
+          contextFactory,
+          parse,
+          validate,
+        } = yoga.getEnveloped({
+          ...ctx,
+          req: ctx.extra.request,
+          socket: ctx.extra.socket,
+          caller: ctx.extra.caller,
+          params: payload,
+        });
+        const document = parse(payload.query);
+        const errors = validate(s, document);
+        if (errors.length) return errors;
+        return {
+          schema: s,
+          operationName: payload.operationName,
+          document,
+          variableValues: payload.variables,
+          contextValue: await contextFactory(),
+          rootValue: { execute, subscribe },
+        } satisfies EnvelopedArgs;
+      },
+    },
+    wss,
+  );
+
+  return {
+    get ready() {
+      return isReady();
+    },
+    async start(port, host) {
+      cache.start();
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => resolve());
+      });
+      started = true;
+      const address = server.address();
+      const bound = typeof address === 'object' && address ? address.port : port;
+      logger.info({ url: `http://${host}:${bound}/graphql` }, 'gateway listening');
+      return { port: bound };
+    },
+    async stop() {
+      if (stopping) return;
+      stopping = true;
+      logger.info('shutting down: readiness off, finishing in-flight requests');
+      // Sockets first, so subscribers reconnect elsewhere (1001: going away).
+      for (const client of wss.clients) client.close(1001, 'Server shutting down');
+      await wsServer.dispose();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const grace = setTimeout(() => server.closeAllConnections(), options.shutdownGraceMs ?? 10_000);
+      await closed;
+      clearTimeout(grace);
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+      await cache.stop();
+      logger.info('stopped');
+    },
+  };
+}
+
+function probe(res: ServerResponse, status: number, body: string): void {
+  res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' });
+  res.end(body);
+}

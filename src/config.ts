@@ -1,0 +1,111 @@
+import { existsSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+
+const serviceAccountToken = '/var/run/secrets/kubernetes.io/serviceaccount/token';
+
+/** Where the gateway finds its cluster: named explicitly, in a pod, or the local control plane. */
+export type ClusterSource =
+  | { kind: 'kubeconfig'; path: string }
+  | { kind: 'kubeconfig-env' }
+  | { kind: 'in-cluster' }
+  | { kind: 'local'; dir: string };
+
+const schema = z.object({
+  port: z.coerce.number().int().min(0).max(65535),
+  host: z.string().min(1).optional(),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+  kubeconfig: z.string().min(1).optional(),
+  localDir: z.string().min(1),
+  auth: z.enum(['token', 'anonymous']),
+  shutdownGraceMs: z.coerce.number().int().min(0).max(600_000),
+  seed: z.stringbool(),
+});
+
+export interface Config {
+  port: number;
+  host: string;
+  logLevel: z.infer<typeof schema>['logLevel'];
+  cluster: ClusterSource;
+  /** `anonymous` serves every caller with the gateway's own rights; only for local use. */
+  auth: 'token' | 'anonymous';
+  shutdownGraceMs: number;
+  /** Local mode: install CRDs and seed examples at start. */
+  seed: boolean;
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** Each setting: its flag, its environment variable, its default. README's table mirrors this. */
+const settings = {
+  port: { env: 'PORT', default: '4000' },
+  host: { env: 'HOST', default: undefined },
+  logLevel: { env: 'LOG_LEVEL', default: 'info' },
+  kubeconfig: { env: undefined, default: undefined },
+  localDir: { env: 'LOCAL_DIR', default: '.local' },
+  auth: { env: 'AUTH_MODE', default: undefined },
+  shutdownGraceMs: { env: 'SHUTDOWN_GRACE_MS', default: '10000' },
+  seed: { env: 'SEED', default: 'true' },
+} as const;
+
+const flagNames: Record<keyof typeof settings, string> = {
+  port: 'port',
+  host: 'host',
+  logLevel: 'log-level',
+  kubeconfig: 'kubeconfig',
+  localDir: 'local-dir',
+  auth: 'auth',
+  shutdownGraceMs: 'shutdown-grace-ms',
+  seed: 'seed',
+};
+
+/** Parses flags and environment once; a bad value throws a ConfigError naming the setting. */
+export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
+  let flags: Record<string, string | undefined>;
+  try {
+    flags = parseArgs({
+      args: argv,
+      options: Object.fromEntries(Object.values(flagNames).map((f) => [f, { type: 'string' as const }])),
+      strict: true,
+      allowPositionals: false,
+    }).values as Record<string, string | undefined>;
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
+
+  const raw: Record<string, string | undefined> = {};
+  for (const [key, s] of Object.entries(settings)) {
+    raw[key] = flags[flagNames[key as keyof typeof settings]] ?? (s.env ? env[s.env] : undefined) ?? s.default;
+  }
+
+  const cluster: ClusterSource = raw.kubeconfig
+    ? { kind: 'kubeconfig', path: raw.kubeconfig }
+    : env.KUBECONFIG
+      ? { kind: 'kubeconfig-env' }
+      : env.KUBERNETES_SERVICE_HOST && existsSync(serviceAccountToken)
+        ? { kind: 'in-cluster' }
+        : { kind: 'local', dir: raw.localDir ?? '.local' };
+  // Local mode serves only this machine, with the local admin's rights, unless told otherwise.
+  raw.auth ??= cluster.kind === 'local' ? 'anonymous' : 'token';
+
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const key = String(issue?.path[0]) as keyof typeof settings;
+    const s = settings[key];
+    const names = [`--${flagNames[key]}`, ...(s?.env ? [s.env] : [])].join(' / ');
+    throw new ConfigError(`invalid ${names} ${JSON.stringify(raw[key])}: ${issue?.message}`);
+  }
+  const c = parsed.data;
+  return {
+    port: c.port,
+    host: c.host ?? (cluster.kind === 'local' ? '127.0.0.1' : '0.0.0.0'),
+    logLevel: c.logLevel,
+    cluster,
+    auth: c.auth,
+    shutdownGraceMs: c.shutdownGraceMs,
+    seed: c.seed,
+  };
+}

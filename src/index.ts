@@ -1,0 +1,75 @@
+import { KubeConfig } from '@kubernetes/client-node';
+import { createApp } from './app.js';
+import { type Config, ConfigError, parseConfig } from './config.js';
+import { KubeClient } from './kube/KubeClient.js';
+import { ResourceCache } from './kube/ResourceCache.js';
+import type { LocalControlPlane } from './local/LocalControlPlane.js';
+import { createLogger } from './logger.js';
+
+async function loadKubeConfig(config: Config, plane: LocalControlPlane | undefined): Promise<KubeConfig> {
+  const kc = new KubeConfig();
+  switch (config.cluster.kind) {
+    case 'kubeconfig':
+      kc.loadFromFile(config.cluster.path);
+      break;
+    case 'kubeconfig-env':
+      kc.loadFromDefault();
+      break;
+    case 'in-cluster':
+      kc.loadFromCluster();
+      break;
+    case 'local':
+      kc.loadFromFile((plane as LocalControlPlane).kubeconfig);
+      break;
+  }
+  return kc;
+}
+
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = parseConfig(process.argv.slice(2), process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`tekton-resource-gateway: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const logger = createLogger(config.logLevel);
+  let plane: LocalControlPlane | undefined;
+  if (config.cluster.kind === 'local') {
+    const { startLocalCluster } = await import('./local/localMode.js');
+    plane = await startLocalCluster(config.cluster.dir, config.seed, logger);
+  }
+  if (config.auth === 'anonymous') {
+    logger.warn("anonymous access: every caller acts with the gateway's own Kubernetes rights; for local use only");
+  }
+  const kube = new KubeClient({ kubeConfig: await loadKubeConfig(config, plane), logger });
+  logger.info({ cluster: config.cluster.kind, server: kube.server }, 'serving cluster');
+  const cache = new ResourceCache({ client: kube, logger, kinds: ['PipelineResource'] });
+  const app = createApp({ logger, kube, cache, auth: config.auth, shutdownGraceMs: config.shutdownGraceMs });
+  await app.start(config.port, config.host);
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'signal received');
+    try {
+      await app.stop();
+      await plane?.stop();
+      process.exit(0);
+    } catch (err) {
+      logger.error({ err }, 'shutdown failed');
+      process.exit(1);
+    }
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`tekton-resource-gateway: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,168 @@
+import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { Readable } from 'node:stream';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { HttpMethod, RequestContext } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { Agent, type Dispatcher, fetch } from 'undici';
+import { KubeApiError } from './KubeApiError.js';
+import type { KubeObject } from './kinds.js';
+
+export interface KubeClientOptions {
+  kubeConfig: KubeConfig;
+  logger: Logger;
+  /** Per-request timeout for everything but watches. */
+  requestTimeoutMs?: number;
+}
+
+interface CallerAuth {
+  token: string;
+  dispatcher: Dispatcher;
+}
+
+export interface RequestOptions {
+  query?: Record<string, string | number | boolean | undefined>;
+  body?: unknown;
+  contentType?: string;
+  signal?: AbortSignal;
+}
+
+export interface WatchEvent {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
+  object: KubeObject;
+}
+
+export interface KubeList {
+  metadata: { resourceVersion?: string; continue?: string };
+  items: KubeObject[];
+}
+
+/**
+ * JSON over HTTP to the Kubernetes API, authenticated from a kubeconfig.
+ *
+ * It streams watches itself instead of using client-node's `Watch`, which aborts
+ * a quiet watch after 30 s and silently drops lines it cannot parse
+ * (docs/decisions/002-own-watch-stream.md). One connection pool serves every call.
+ */
+export class KubeClient {
+  readonly server: string;
+  private readonly kubeConfig: KubeConfig;
+  private readonly logger: Logger;
+  private readonly requestTimeoutMs: number;
+  private dispatcher: Dispatcher | undefined;
+  private headers: Record<string, string> | undefined;
+  private headersAt = 0;
+  private readonly caller: CallerAuth | undefined;
+  private callerDispatcher: Dispatcher | undefined;
+
+  constructor(options: KubeClientOptions, caller?: CallerAuth) {
+    this.caller = caller;
+    this.kubeConfig = options.kubeConfig;
+    this.logger = options.logger;
+    this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
+    const cluster = this.kubeConfig.getCurrentCluster();
+    if (!cluster) throw new Error('kubeconfig has no current cluster');
+    this.server = cluster.server.replace(/\/$/, '');
+  }
+
+  /**
+   * The same API, as the caller whose bearer token this is. Its connections
+   * carry only the cluster's CA, never the gateway's client certificate, so
+   * Kubernetes sees the caller alone.
+   */
+  forCaller(token: string): KubeClient {
+    this.callerDispatcher ??= callerDispatcher(this.kubeConfig);
+    return new KubeClient(
+      { kubeConfig: this.kubeConfig, logger: this.logger, requestTimeoutMs: this.requestTimeoutMs },
+      { token, dispatcher: this.callerDispatcher },
+    );
+  }
+
+  /** Auth headers from the kubeconfig, refreshed every 30 s so rotated tokens are picked up. */
+  private async auth(): Promise<{ headers: Record<string, string>; dispatcher: Dispatcher | undefined }> {
+    if (this.caller) return { headers: { Authorization: `Bearer ${this.caller.token}` }, dispatcher: this.caller.dispatcher };
+    if (!this.headers || Date.now() - this.headersAt > 30_000) {
+      const ctx = new RequestContext(this.server, HttpMethod.GET);
+      await this.kubeConfig.applySecurityAuthentication(ctx);
+      this.headers = ctx.getHeaders();
+      this.headersAt = Date.now();
+      // The dispatcher holds the TLS settings and the connection pool: keep the first.
+      this.dispatcher ??= ctx.getDispatcher() as Dispatcher | undefined;
+    }
+    return { headers: this.headers, dispatcher: this.dispatcher };
+  }
+
+  private url(path: string, query?: RequestOptions['query']): string {
+    const url = new URL(this.server + path);
+    for (const [k, v] of Object.entries(query ?? {})) {
+      if (v !== undefined) url.searchParams.set(k, String(v));
+    }
+    return url.toString();
+  }
+
+  async request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
+    const { headers, dispatcher } = await this.auth();
+    const signal = options.signal
+      ? AbortSignal.any([options.signal, AbortSignal.timeout(this.requestTimeoutMs)])
+      : AbortSignal.timeout(this.requestTimeoutMs);
+    const res = await fetch(this.url(path, options.query), {
+      method,
+      headers: {
+        ...headers,
+        Accept: 'application/json',
+        ...(options.body !== undefined ? { 'Content-Type': options.contentType ?? 'application/json' } : {}),
+      },
+      body: options.body !== undefined ? JSON.stringify(options.body) : undefined,
+      dispatcher,
+      signal,
+    });
+    if (!res.ok) throw await KubeApiError.fromResponse(method, path, res as unknown as Response);
+    return (await res.json()) as T;
+  }
+
+  /**
+   * Streams one watch until the server ends it, the signal aborts, or the
+   * connection fails (thrown). A line that is not JSON ends the watch with an
+   * error, never dropped in silence.
+   */
+  async *watch(path: string, query: RequestOptions['query'], signal: AbortSignal): AsyncGenerator<WatchEvent> {
+    const { headers, dispatcher } = await this.auth();
+    const res = await fetch(this.url(path, { ...query, watch: true }), {
+      method: 'GET',
+      headers: { ...headers, Accept: 'application/json' },
+      dispatcher,
+      signal,
+    });
+    if (!res.ok || !res.body) throw await KubeApiError.fromResponse('WATCH', path, res as unknown as Response);
+    const lines = createInterface({ input: Readable.fromWeb(res.body), crlfDelay: Number.POSITIVE_INFINITY });
+    try {
+      for await (const line of lines) {
+        if (line.trim() === '') continue;
+        let event: WatchEvent;
+        try {
+          event = JSON.parse(line) as WatchEvent;
+        } catch {
+          // Ending the watch makes the caller resume from its last resourceVersion,
+          // so the event on this line is delivered again rather than lost.
+          this.logger.warn({ path, bytes: line.length }, 'unparseable watch line; restarting the watch');
+          throw new Error(`unparseable watch line on ${path}`);
+        }
+        yield event;
+      }
+    } finally {
+      lines.close();
+    }
+  }
+}
+
+function callerDispatcher(kc: KubeConfig): Dispatcher {
+  const cluster = kc.getCurrentCluster();
+  const ca = cluster?.caData ? Buffer.from(cluster.caData, 'base64') : cluster?.caFile ? readFileSync(cluster.caFile) : undefined;
+  return new Agent({
+    connect: {
+      ...(ca ? { ca } : {}),
+      ...(cluster?.skipTLSVerify ? { rejectUnauthorized: false } : {}),
+      ...(cluster?.tlsServerName ? { servername: cluster.tlsServerName } : {}),
+    },
+  });
+}

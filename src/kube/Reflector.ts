@@ -1,0 +1,246 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import type { Logger } from 'pino';
+import { KubeApiError } from './KubeApiError.js';
+import type { KubeClient, KubeList } from './KubeClient.js';
+import { type KindSpec, type KubeObject, objectKey, resourcePath } from './kinds.js';
+
+export type ChangeType = 'ADDED' | 'MODIFIED' | 'DELETED';
+
+export interface ReflectorEvent {
+  type: ChangeType;
+  object: KubeObject;
+  resourceVersion: string;
+}
+
+export interface ReflectorOptions {
+  client: KubeClient;
+  kind: KindSpec;
+  logger: Logger;
+  /** Server-side watch timeout is drawn from this range, so replicas do not reconnect in step. */
+  watchTimeoutSeconds?: [min: number, max: number];
+  /** A watch silent for this long past its server-side timeout is restarted. */
+  stallGraceMs?: number;
+  backoff?: { initialMs: number; maxMs: number };
+  pageSize?: number;
+}
+
+class GoneError extends Error {}
+
+/**
+ * Keeps an in-memory copy of one kind: LIST, then WATCH with bookmarks from the
+ * last seen resourceVersion. 410 Gone relists and emits the difference as
+ * events; other failures retry with exponential backoff and jitter; a watch
+ * that goes silent is restarted by a watchdog. client-node's informer is not
+ * used because it does not restart itself (DESIGN.md section 4).
+ */
+export class Reflector {
+  readonly kind: KindSpec;
+  private readonly client: KubeClient;
+  private readonly logger: Logger;
+  private readonly options: Required<Omit<ReflectorOptions, 'client' | 'kind' | 'logger'>>;
+  private readonly store = new Map<string, KubeObject>();
+  private readonly listeners = new Set<(event: ReflectorEvent) => void>();
+  private resourceVersion: string | undefined;
+  private abort: AbortController | undefined;
+  private running: Promise<void> | undefined;
+  private stopped = false;
+  private readonly stopping = new AbortController();
+  private syncedResolve!: () => void;
+  /** Resolves after the first complete LIST. */
+  readonly synced: Promise<void>;
+  hasSynced = false;
+  /** Watch restarts after an error, for metrics and tests. */
+  restarts = 0;
+
+  constructor(options: ReflectorOptions) {
+    this.client = options.client;
+    this.kind = options.kind;
+    this.logger = options.logger.child({ kind: options.kind.kind });
+    this.options = {
+      watchTimeoutSeconds: options.watchTimeoutSeconds ?? [300, 600],
+      stallGraceMs: options.stallGraceMs ?? 30_000,
+      backoff: options.backoff ?? { initialMs: 250, maxMs: 30_000 },
+      pageSize: options.pageSize ?? 500,
+    };
+    this.synced = new Promise((resolve) => {
+      this.syncedResolve = resolve;
+    });
+  }
+
+  start(): void {
+    this.running ??= this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.stopping.abort();
+    this.abort?.abort();
+    await this.running;
+  }
+
+  get(namespace: string, name: string): KubeObject | undefined {
+    return this.store.get(`${namespace}/${name}`);
+  }
+
+  list(): IterableIterator<KubeObject> {
+    return this.store.values();
+  }
+
+  get size(): number {
+    return this.store.size;
+  }
+
+  get lastResourceVersion(): string | undefined {
+    return this.resourceVersion;
+  }
+
+  /** How many listeners (subscriptions) are attached. */
+  get listenerCount(): number {
+    return this.listeners.size;
+  }
+
+  /** Listens to every change from now on; returns the function that stops listening. */
+  subscribe(listener: (event: ReflectorEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private emit(type: ChangeType, object: KubeObject): void {
+    const event = { type, object, resourceVersion: object.metadata.resourceVersion ?? '' };
+    for (const listener of this.listeners) {
+      try {
+        listener(event);
+      } catch (err) {
+        this.logger.error({ err }, 'reflector listener failed');
+      }
+    }
+  }
+
+  private async run(): Promise<void> {
+    let delay = this.options.backoff.initialMs;
+    while (!this.stopped) {
+      try {
+        if (this.resourceVersion === undefined) await this.relist();
+        await this.watchOnce();
+        delay = this.options.backoff.initialMs;
+      } catch (err) {
+        if (this.stopped) break;
+        if (err instanceof GoneError || (err instanceof KubeApiError && err.status === 410)) {
+          this.logger.info('resourceVersion expired (410 Gone); relisting');
+          this.resourceVersion = undefined;
+          continue;
+        }
+        this.restarts++;
+        // Full jitter: a fleet of replicas does not hammer a recovering apiserver in step.
+        const wait = Math.round(Math.random() * delay);
+        this.logger.warn({ err: errorSummary(err), retryInMs: wait }, 'list/watch failed; retrying');
+        await sleep(wait, this.stopping.signal);
+        delay = Math.min(delay * 2, this.options.backoff.maxMs);
+      }
+    }
+  }
+
+  private async relist(): Promise<void> {
+    const fresh = new Map<string, KubeObject>();
+    let continueToken: string | undefined;
+    let resourceVersion: string | undefined;
+    this.abort = new AbortController();
+    do {
+      const page = await this.client.request<KubeList>('GET', resourcePath(this.kind), {
+        query: { limit: this.options.pageSize, continue: continueToken },
+        signal: this.abort.signal,
+      });
+      for (const item of page.items) {
+        const obj = strip(item);
+        fresh.set(objectKey(obj), obj);
+      }
+      continueToken = page.metadata.continue || undefined;
+      resourceVersion = page.metadata.resourceVersion;
+    } while (continueToken);
+
+    // Emit the difference, so listeners see what changed while nobody watched.
+    for (const [key, obj] of fresh) {
+      const old = this.store.get(key);
+      this.store.set(key, obj);
+      if (!old) this.emit('ADDED', obj);
+      else if (old.metadata.resourceVersion !== obj.metadata.resourceVersion) this.emit('MODIFIED', obj);
+    }
+    for (const [key, old] of this.store) {
+      if (!fresh.has(key)) {
+        this.store.delete(key);
+        this.emit('DELETED', old);
+      }
+    }
+    this.resourceVersion = resourceVersion;
+    if (!this.hasSynced) {
+      this.hasSynced = true;
+      this.syncedResolve();
+      this.logger.info({ objects: this.store.size, resourceVersion }, 'cache synced');
+    }
+  }
+
+  private async watchOnce(): Promise<void> {
+    const [min, max] = this.options.watchTimeoutSeconds;
+    const timeoutSeconds = Math.round(min + Math.random() * (max - min));
+    const abort = new AbortController();
+    this.abort = abort;
+    // Watchdog: the server closes the watch after timeoutSeconds; silence past that is a stall.
+    const stallMs = timeoutSeconds * 1000 + this.options.stallGraceMs;
+    let stalled = false;
+    let timer: NodeJS.Timeout | undefined;
+    const arm = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        stalled = true;
+        abort.abort(new Error('watch stalled'));
+      }, stallMs);
+    };
+    arm();
+    try {
+      const events = this.client.watch(
+        resourcePath(this.kind),
+        { resourceVersion: this.resourceVersion, allowWatchBookmarks: true, timeoutSeconds },
+        abort.signal,
+      );
+      for await (const event of events) {
+        arm();
+        if (event.type === 'ERROR') {
+          const status = event.object as unknown as { code?: number; message?: string };
+          if (status.code === 410) throw new GoneError(status.message);
+          throw new Error(`watch error: ${status.message ?? JSON.stringify(status)}`);
+        }
+        const obj = strip(event.object);
+        this.resourceVersion = obj.metadata.resourceVersion ?? this.resourceVersion;
+        if (event.type === 'BOOKMARK') continue;
+        const key = objectKey(obj);
+        if (event.type === 'DELETED') this.store.delete(key);
+        else this.store.set(key, obj);
+        this.emit(event.type, obj);
+      }
+    } catch (err) {
+      if (stalled) {
+        this.logger.warn({ stallMs }, 'watch silent past its timeout; restarting');
+        return;
+      }
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+/** managedFields are large and never served; dropping them halves the cache. */
+function strip(obj: KubeObject): KubeObject {
+  if (obj.metadata?.managedFields === undefined) return obj;
+  const { managedFields: _, ...metadata } = obj.metadata;
+  return { ...obj, metadata };
+}
+
+function errorSummary(err: unknown): string {
+  if (err instanceof Error) return err.cause instanceof Error ? `${err.message}: ${err.cause.message}` : err.message;
+  return String(err);
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return delay(ms, undefined, { signal }).catch(() => undefined);
+}

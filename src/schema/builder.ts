@@ -1,0 +1,36 @@
+import SchemaBuilder from '@pothos/core';
+import ErrorsPlugin from '@pothos/plugin-errors';
+import RelayPlugin from '@pothos/plugin-relay';
+import type { Context } from '../context.js';
+
+export const builder = new SchemaBuilder<{
+  Context: Context;
+  DefaultFieldNullability: false;
+  Scalars: {
+    DateTime: { Input: string; Output: string };
+    ID: { Input: string; Output: string };
+  };
+}>({
+  plugins: [ErrorsPlugin, RelayPlugin],
+  defaultFieldNullability: false,
+  errors: {
+    defaultTypes: [],
+    // createPipelineResource → CreatePipelineResourceResult = CreatePipelineResourceSuccess | …Error
+    defaultResultOptions: { name: ({ fieldName }) => `${capitalize(fieldName)}Success` },
+    defaultUnionOptions: { name: ({ fieldName }) => `${capitalize(fieldName)}Result` },
+  },
+  relay: {
+    clientMutationId: 'omit',
+    cursorType: 'String',
+    nodeQueryOptions: { description: 'Fetches an object by its global ID.' },
+    nodesQueryOptions: { description: 'Fetches objects by their global IDs, in order; null where none.' },
+  },
+});
+
+builder.queryType({ description: 'Reads of resources, pipelines, runs and bindings.' });
+builder.mutationType({ description: 'Changes, made in Kubernetes as the caller.' });
+builder.subscriptionType({ description: 'Live changes, streamed from Kubernetes watches.' });
+
+function capitalize(s: string): string {
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}

@@ -1,0 +1,55 @@
+import { ConflictError, ForbiddenError, NotFoundError, UnavailableError, ValidationError } from '../errors.js';
+import { builder } from './builder.js';
+import { PipelineResourceRef } from './pipelineResourceRef.js';
+
+export const ErrorInterface = builder.interfaceRef<Error>('Error').implement({
+  description: 'An expected failure the caller can act on.',
+  fields: (t) => ({ message: t.exposeString('message') }),
+});
+
+const FieldErrorRef = builder.objectRef<{ path: string; message: string }>('FieldError').implement({
+  description: 'One problem with an input.',
+  fields: (t) => ({
+    path: t.exposeString('path', { description: 'Where the problem is, e.g. `input.params[0].value`.' }),
+    message: t.exposeString('message'),
+  }),
+});
+
+builder.objectType(ValidationError, {
+  name: 'ValidationError',
+  description: 'The input is invalid; nothing was written.',
+  interfaces: [ErrorInterface],
+  fields: (t) => ({ fieldErrors: t.field({ type: [FieldErrorRef], resolve: (e) => e.fieldErrors }) }),
+});
+
+builder.objectType(NotFoundError, {
+  name: 'NotFoundError',
+  description: 'The object does not exist.',
+  interfaces: [ErrorInterface],
+  fields: (t) => ({
+    kind: t.exposeString('kind'),
+    namespace: t.exposeString('namespace'),
+    name: t.string({ resolve: (e) => e.resourceName }),
+  }),
+});
+
+builder.objectType(ConflictError, {
+  name: 'ConflictError',
+  description: 'The object exists already, or changed since it was read; `current` is its state now.',
+  interfaces: [ErrorInterface],
+  fields: (t) => ({
+    current: t.field({ type: PipelineResourceRef, nullable: true, resolve: (e) => e.current ?? null }),
+  }),
+});
+
+builder.objectType(ForbiddenError, {
+  name: 'ForbiddenError',
+  description: 'Kubernetes RBAC does not allow the caller this change.',
+  interfaces: [ErrorInterface],
+});
+
+builder.objectType(UnavailableError, {
+  name: 'UnavailableError',
+  description: 'Kubernetes could not serve the request now (throttled or failing); retrying may succeed.',
+  interfaces: [ErrorInterface],
+});

@@ -1,0 +1,86 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { GraphQLError, type GraphQLSchema } from 'graphql';
+import { createYoga, type YogaServerInstance } from 'graphql-yoga';
+import type { Logger } from 'pino';
+import { type Authenticator, bearerToken } from './auth/Authenticator.js';
+import type { Authorizer } from './auth/Authorizer.js';
+import { type Caller, localCaller } from './auth/Caller.js';
+import type { Context } from './context.js';
+import type { KubeClient } from './kube/KubeClient.js';
+import type { ResourceCache } from './kube/ResourceCache.js';
+
+export interface GatewayDeps {
+  schema: GraphQLSchema;
+  logger: Logger;
+  cache: ResourceCache;
+  /** The gateway's own client: the cache's reads and, in anonymous mode, every write. */
+  kube: KubeClient;
+  authorizer: Authorizer;
+  /** Absent in anonymous mode. */
+  authenticator: Authenticator | undefined;
+}
+
+export interface ServerContext {
+  req?: IncomingMessage;
+  /** Set by the WebSocket server once `connection_init` was authenticated. */
+  caller?: Caller;
+}
+
+const requestIdPattern = /^[\w.:-]{1,128}$/;
+
+export function unauthenticated(): GraphQLError {
+  return new GraphQLError('Unauthorized: send a valid Kubernetes bearer token.', {
+    extensions: { code: 'UNAUTHENTICATED', http: { status: 401, headers: { 'WWW-Authenticate': 'Bearer' } } },
+  });
+}
+
+/** The caller of a request, as Kubernetes knows them; throws UNAUTHENTICATED. */
+export async function authenticate(deps: Pick<GatewayDeps, 'authenticator'>, header: string | null | undefined): Promise<Caller> {
+  if (!deps.authenticator) return localCaller;
+  const token = bearerToken(header);
+  if (!token) throw unauthenticated();
+  const caller = await deps.authenticator.authenticate(token);
+  if (!caller) throw unauthenticated();
+  return caller;
+}
+
+/** The yoga instance alone, so tests can call `yoga.fetch` without a network. */
+export function createGateway(deps: GatewayDeps): YogaServerInstance<ServerContext, Context> {
+  return createYoga<ServerContext, Context>({
+    schema: deps.schema,
+    graphqlEndpoint: '/graphql',
+    landingPage: false,
+    graphiql: { subscriptionsProtocol: 'WS', title: 'Tekton resources' },
+    // Unexpected errors become "Unexpected error." with code INTERNAL_SERVER_ERROR; the cause is logged.
+    maskedErrors: true,
+    logging: {
+      debug: (...args) => deps.logger.debug(args.map(String).join(' ')),
+      info: (...args) => deps.logger.info(args.map(String).join(' ')),
+      warn: (...args) => deps.logger.warn(args.map(String).join(' ')),
+      error: (...args) => {
+        const err = args.find((a) => a instanceof Error);
+        deps.logger.error(
+          { err },
+          args
+            .filter((a) => !(a instanceof Error))
+            .map(String)
+            .join(' ') || 'error',
+        );
+      },
+    },
+    context: async ({ request, caller: wsCaller }): Promise<Context> => {
+      const header = request?.headers.get('x-request-id');
+      const requestId = header && requestIdPattern.test(header) ? header : randomUUID();
+      const caller = wsCaller ?? (await authenticate(deps, request?.headers.get('authorization')));
+      return {
+        requestId,
+        logger: deps.logger.child({ requestId, user: caller.username }),
+        caller,
+        authorizer: deps.authorizer,
+        cache: deps.cache,
+        kube: caller.token ? deps.kube.forCaller(caller.token) : deps.kube,
+      };
+    },
+  });
+}

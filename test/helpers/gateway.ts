@@ -1,0 +1,90 @@
+import { type Client, createClient } from 'graphql-ws';
+import WebSocket from 'ws';
+import { type App, createApp } from '../../src/app.js';
+import { ResourceCache } from '../../src/kube/ResourceCache.js';
+import { kubeClient, testLogger } from './cluster.js';
+
+export interface TestGateway {
+  app: App;
+  cache: ResourceCache;
+  url: string;
+  /**
+   * POSTs a GraphQL operation; returns the parsed body. `data` is untyped by
+   * default: tests check GraphQL answers with assertions, not with types.
+   */
+  gql<T = any>(
+    query: string,
+    variables?: Record<string, unknown>,
+    token?: string,
+  ): Promise<{ data?: T; errors?: { message: string; extensions?: Record<string, unknown> }[] }>;
+  ws(token?: string): Client;
+  stop(): Promise<void>;
+}
+
+/**
+ * A real gateway on a free port against the test control plane. Its own
+ * identity is the admin; with `auth: 'token'` callers authenticate as the test users.
+ */
+export async function startGateway(options: { auth?: 'token' | 'anonymous' } = {}): Promise<TestGateway> {
+  const kube = kubeClient('admin');
+  const cache = new ResourceCache({ client: kube, logger: testLogger, kinds: ['PipelineResource'] });
+  const app = createApp({ logger: testLogger, kube, cache, auth: options.auth ?? 'anonymous', shutdownGraceMs: 2_000 });
+  const { port } = await app.start(0, '127.0.0.1');
+  await cache.synced();
+  const url = `http://127.0.0.1:${port}/graphql`;
+  const clients: Client[] = [];
+  return {
+    app,
+    cache,
+    url,
+    async gql(query, variables, token) {
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+        body: JSON.stringify({ query, variables }),
+      });
+      return res.json();
+    },
+    ws(token) {
+      const client = createClient({
+        url: url.replace('http', 'ws'),
+        webSocketImpl: WebSocket,
+        retryAttempts: 0,
+        lazy: false,
+        connectionParams: token ? { authorization: `Bearer ${token}` } : {},
+      });
+      clients.push(client);
+      return client;
+    },
+    async stop() {
+      await Promise.all(clients.map((c) => c.dispose()));
+      await app.stop();
+    },
+  };
+}
+
+/** Collects a subscription's results until `count` have arrived. */
+export function collect<T>(client: Client, query: string, variables: Record<string, unknown> = {}) {
+  const received: T[] = [];
+  let failure: unknown;
+  const dispose = client.subscribe<T>(
+    { query, variables },
+    {
+      next: (value) => {
+        if (value.errors) failure = value.errors;
+        if (value.data) received.push(value.data as T);
+      },
+      error: (err) => {
+        failure = err;
+      },
+      complete: () => {},
+    },
+  );
+  return {
+    received,
+    get failure() {
+      return failure;
+    },
+    dispose,
+  };
+}

@@ -1,0 +1,35 @@
+import { expect, it } from 'vitest';
+import { ConfigError, parseConfig } from '../../src/config.js';
+
+it('defaults to local mode on 127.0.0.1:4000 with anonymous access when no cluster is named', () => {
+  const c = parseConfig([], {});
+  expect(c).toMatchObject({ port: 4000, host: '127.0.0.1', auth: 'anonymous', cluster: { kind: 'local', dir: '.local' } });
+});
+
+it('serves a named cluster with token auth on all interfaces', () => {
+  expect(parseConfig(['--kubeconfig', '/k'], {})).toMatchObject({
+    cluster: { kind: 'kubeconfig', path: '/k' },
+    auth: 'token',
+    host: '0.0.0.0',
+  });
+  expect(parseConfig([], { KUBECONFIG: '/k' })).toMatchObject({ cluster: { kind: 'kubeconfig-env' }, auth: 'token' });
+});
+
+it('ignores ~/.kube/config: only an explicit kubeconfig leaves local mode', () => {
+  expect(parseConfig([], { HOME: '/root' }).cluster.kind).toBe('local');
+});
+
+it('flags win over the environment', () => {
+  expect(parseConfig(['--port', '5000'], { PORT: '6000' }).port).toBe(5000);
+});
+
+it.each([
+  [['--port', 'abc'], {}, /--port \/ PORT "abc"/],
+  [[], { PORT: '70000' }, /--port \/ PORT "70000"/],
+  [[], { LOG_LEVEL: 'loud' }, /--log-level \/ LOG_LEVEL "loud"/],
+  [[], { AUTH_MODE: 'none' }, /--auth \/ AUTH_MODE "none"/],
+  [['--bogus'], {}, /bogus/],
+])('refuses %j %j with a message naming the setting', (argv, env, message) => {
+  expect(() => parseConfig(argv, env)).toThrow(ConfigError);
+  expect(() => parseConfig(argv, env)).toThrow(message);
+});

@@ -1,0 +1,8 @@
+import { readFileSync } from 'node:fs';
+import { expect, it } from 'vitest';
+import { printedSchema } from '../../src/schema/print.js';
+
+it('schema/schema.graphql is the printed schema (run `npm run schema:print`)', () => {
+  const committed = readFileSync(new URL('../../schema/schema.graphql', import.meta.url), 'utf8');
+  expect(committed).toBe(printedSchema());
+});

@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest';
+import { resourceTypes } from '../../src/resources/catalog.js';
+import { validatePipelineResourceInput } from '../../src/resources/validation.js';
+
+const valid = { namespace: 'team-a', name: 'repo', type: 'git', params: [{ name: 'url', value: 'https://example.com/r.git' }] };
+const errors = (input: unknown) => {
+  const r = validatePipelineResourceInput(input);
+  return r.ok ? [] : r.errors;
+};
+
+describe('validatePipelineResourceInput', () => {
+  it('accepts a minimal valid resource of every type', () => {
+    const sample: Record<string, string> = {
+      url: 'https://example.com/x',
+      targetURI: 'https://example.com/e',
+      type: 'gcs',
+      location: 'gs://b/p',
+      configMapName: 'cm',
+      engine: 'postgres',
+      host: 'db',
+      port: '5432',
+      database: 'd',
+    };
+    for (const t of resourceTypes) {
+      const params = t.params.filter((p) => p.required).map((p) => ({ name: p.name, value: sample[p.name] ?? 'x' }));
+      expect(errors({ namespace: 'ns', name: `a-${t.name.toLowerCase()}`, type: t.name, params }), t.name).toEqual([]);
+    }
+  });
+
+  it('accepts scp-like git URLs', () => {
+    expect(errors({ ...valid, params: [{ name: 'url', value: 'git@github.com:org/repo.git' }] })).toEqual([]);
+  });
+
+  it.each([
+    ['name', { ...valid, name: 'UPPER' }, 'input.name'],
+    ['name length', { ...valid, name: 'a'.repeat(254) }, 'input.name'],
+    ['namespace', { ...valid, namespace: 'a.b' }, 'input.namespace'],
+    ['label key', { ...valid, labels: [{ key: 'bad key', value: 'v' }] }, 'input.labels[0].key'],
+    ['label prefix', { ...valid, labels: [{ key: 'Bad_Prefix/k', value: 'v' }] }, 'input.labels[0].key'],
+    ['label value', { ...valid, labels: [{ key: 'k', value: '-v' }] }, 'input.labels[0].value'],
+    [
+      'duplicate label',
+      {
+        ...valid,
+        labels: [
+          { key: 'k', value: 'a' },
+          { key: 'k', value: 'b' },
+        ],
+      },
+      'input.labels[1].key',
+    ],
+    [
+      'param value size',
+      { ...valid, params: [{ name: 'url', value: `https://e.com/${'x'.repeat(5000)}` }] },
+      'input.params[0].value',
+    ],
+    [
+      'too many params',
+      { ...valid, params: Array.from({ length: 65 }, (_, i) => ({ name: `p${i}`, value: '' })) },
+      'input.params',
+    ],
+    ['duplicate param', { ...valid, params: [...valid.params, { name: 'url', value: 'https://e.com' }] }, 'input.params[1].name'],
+    ['enum value', { ...valid, params: [...valid.params, { name: 'sslVerify', value: 'maybe' }] }, 'input.params[1].value'],
+    [
+      'secret key',
+      { ...valid, type: 'pullRequest', secrets: [{ fieldName: 'authToken', secretName: 's', secretKey: 'a b' }] },
+      'input.secrets[0].secretKey',
+    ],
+    ['description', { ...valid, description: 'x'.repeat(2000) }, 'input.description'],
+  ])('names the field for a bad %s', (_what, input, path) => {
+    expect(errors(input).map((e) => e.path)).toContain(path);
+  });
+
+  it('refuses input that is not an object at all', () => {
+    expect(errors(null)).toEqual([{ path: 'input', message: expect.any(String) }]);
+  });
+});

@@ -70,6 +70,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`tekton-resource-gateway: ${err instanceof Error ? err.message : String(err)}\n`);
+  const cause = err instanceof Error && err.cause instanceof Error ? `: ${err.cause.message}` : '';
+  process.stderr.write(`tekton-resource-gateway: ${err instanceof Error ? err.message : String(err)}${cause}\n`);
   process.exit(1);
 });

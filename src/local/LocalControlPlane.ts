@@ -1,5 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -70,11 +70,13 @@ export class LocalControlPlane {
   async start(): Promise<void> {
     const binary = LocalControlPlane.ensureBinary((l) => process.stderr.write(`${l}\n`));
     mkdirSync(this.dataDir, { recursive: true });
+    const ready = join(this.dataDir, 'ready');
+    // A killed server leaves its marker behind; only the new one's counts.
+    rmSync(ready, { force: true });
     const out = openSync(this.logFile, 'a');
     const child = spawn(binary, ['--data-dir', this.dataDir], { stdio: ['ignore', out, out] });
     this.child = child;
     this.exited = new Promise((done) => child.once('exit', (code) => done(code)));
-    const ready = join(this.dataDir, 'ready');
     const deadline = Date.now() + this.startTimeoutMs;
     let exitCode: number | null | undefined;
     void this.exited.then((code) => {

@@ -73,7 +73,8 @@ builder.queryFields((t) => ({
         labelSelector: t.arg.string({ required: false, description: 'A Kubernetes label selector, e.g. `team=a,tier!=prod`.' }),
         search: t.arg.string({ required: false, description: 'Case-insensitive text in the name, description or param values.' }),
       },
-      resolve: (_root, args, ctx) => {
+      resolve: async (_root, args, ctx) => {
+        if (args.namespace) await requireAllowed(ctx, 'list', kinds.PipelineResource, args.namespace);
         let matches: (labels: Record<string, string>) => boolean = () => true;
         if (args.labelSelector) {
           try {
@@ -84,7 +85,7 @@ builder.queryFields((t) => ({
           }
         }
         const search = args.search?.toLowerCase();
-        const items: PipelineResourceObject[] = [];
+        let items: PipelineResourceObject[] = [];
         for (const obj of ctx.cache.reflector('PipelineResource').list() as IterableIterator<PipelineResourceObject>) {
           if (args.namespace && obj.metadata.namespace !== args.namespace) continue;
           if (args.type && obj.spec?.type !== args.type) continue;
@@ -92,6 +93,14 @@ builder.queryFields((t) => ({
           if (search && !matchesSearch(obj, search)) continue;
           items.push(obj);
         }
+        // A list across namespaces holds only those the caller may list.
+        const readable = await ctx.authorizer.allowedNamespaces(
+          ctx.caller,
+          'list',
+          kinds.PipelineResource,
+          items.map((o) => o.metadata.namespace ?? ''),
+        );
+        items = items.filter((o) => readable.has(o.metadata.namespace ?? ''));
         items.sort((a, b) => (resourceKey(a) < resourceKey(b) ? -1 : 1));
         return paginate(items, resourceKey, args);
       },

@@ -51,6 +51,7 @@ export async function startGateway(options: { auth?: 'token' | 'anonymous' } = {
         webSocketImpl: WebSocket,
         retryAttempts: 0,
         lazy: false,
+        onNonLazyError: () => {}, // tests read failures from collect()
         connectionParams: token ? { authorization: `Bearer ${token}` } : {},
       });
       clients.push(client);

@@ -30,8 +30,10 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"go.etcd.io/etcd/server/v3/embed"
@@ -134,7 +136,9 @@ func run() error {
 	served := make(chan error, 1)
 	go func() { served <- cmd.Execute() }()
 
-	ctx, cancel := context.WithCancel(context.Background())
+	// The role aggregation controller's watch must end with the signal, or the
+	// apiserver's graceful shutdown waits for it.
+	ctx, cancel := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer cancel()
 	bootstrapped := make(chan error, 1)
 	go func() { bootstrapped <- bootstrap(ctx, dir, certDir, st) }()

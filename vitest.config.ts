@@ -5,6 +5,7 @@ export default defineConfig({
   // Pothos and yoga, so tests must too, or graphql sees two copies of itself.
   resolve: { alias: [{ find: /^graphql$/, replacement: 'graphql/index.js' }] },
   test: {
+    reporters: ['default', './test/helpers/summaryReporter.ts'],
     projects: [
       {
         extends: true,

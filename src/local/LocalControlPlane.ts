@@ -60,10 +60,19 @@ export class LocalControlPlane {
       `-X k8s.io/component-base/version.gitMajor=${kubernetesVersion.split('.')[0]?.slice(1)}`,
       `-X k8s.io/component-base/version.gitMinor=${kubernetesVersion.split('.')[1]}`,
     ].join(' ');
-    execFileSync('go', ['build', '-ldflags', ldflags, '-o', defaultBinary, '.'], {
-      cwd: sourceDir,
-      stdio: ['ignore', 'inherit', 'inherit'],
-    });
+    try {
+      execFileSync('go', ['build', '-ldflags', ldflags, '-o', defaultBinary, '.'], {
+        cwd: sourceDir,
+        stdio: ['ignore', 'inherit', 'inherit'],
+      });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+        throw new Error(
+          'the local control plane is built with Go ≥ 1.26, which is not on PATH; or name a cluster with --kubeconfig',
+        );
+      }
+      throw err;
+    }
     return defaultBinary;
   }
 

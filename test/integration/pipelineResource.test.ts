@@ -310,3 +310,29 @@ describe('pipelineResourceEvents', () => {
     expect([...versions].sort((x, y) => x - y)).toEqual(versions);
   });
 });
+
+describe('subscriptions over SSE', () => {
+  it('streams the same events to an HTTP client that accepts text/event-stream', async () => {
+    const abort = new AbortController();
+    const res = await fetch(gw.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+      body: JSON.stringify({
+        query: `subscription { pipelineResourceEvents(namespace: "${ns}", name: "sse") { type object { name } } }`,
+      }),
+      signal: abort.signal,
+    });
+    expect(res.headers.get('content-type')).toContain('text/event-stream');
+    await eventually(() => (gw.cache.reflector('PipelineResource').listenerCount > 0 ? true : undefined));
+    await gw.gql(CREATE, { input: repo('sse') });
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    let text = '';
+    while (!text.includes('"ADDED"')) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += new TextDecoder().decode(value);
+    }
+    abort.abort();
+    expect(text).toContain('data: {"data":{"pipelineResourceEvents":{"type":"ADDED","object":{"name":"sse"}}}}');
+  });
+});

@@ -1,0 +1,121 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createClient } from 'graphql-ws';
+import { afterEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { eventually, kubeconfigPath } from '../helpers/cluster.js';
+
+interface Gateway {
+  child: ChildProcess;
+  port: number;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+const running: Gateway[] = [];
+afterEach(() => {
+  for (const g of running.splice(0)) g.child.kill('SIGKILL');
+});
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** The real entry point, as `npm start` runs it, but from source. */
+async function startProcess(args: string[], env: Record<string, string> = {}): Promise<Gateway> {
+  const port = await freePort();
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'src/index.ts', '--port', String(port), '--host', '127.0.0.1', ...args],
+    {
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let output = '';
+  child.stdout?.on('data', (d) => {
+    output += d;
+  });
+  child.stderr?.on('data', (d) => {
+    output += d;
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const g = { child, port, output: () => output, exited };
+  running.push(g);
+  return g;
+}
+
+const status = (port: number, path: string) =>
+  fetch(`http://127.0.0.1:${port}${path}`).then(
+    (r) => r.status,
+    () => 0,
+  );
+
+describe('the gateway process', () => {
+  it('refuses a bad setting with one line naming it, and exit code 2', async () => {
+    const g = await startProcess(['--auth', 'maybe', '--kubeconfig', kubeconfigPath()]);
+    expect(await g.exited).toBe(2);
+    expect(g.output().trim()).toBe(
+      'tekton-resource-gateway: invalid --auth / AUTH_MODE "maybe": Invalid option: expected one of "token"|"anonymous"',
+    );
+  });
+
+  it('becomes ready after the cache syncs, and on SIGTERM closes sockets with 1001 and exits 0', async () => {
+    const g = await startProcess(['--kubeconfig', kubeconfigPath(), '--auth', 'anonymous']);
+    await eventually(async () => ((await status(g.port, '/readyz')) === 200 ? true : undefined), 30_000);
+    expect(await status(g.port, '/healthz')).toBe(200);
+
+    const client = createClient({ url: `ws://127.0.0.1:${g.port}/graphql`, webSocketImpl: WebSocket, retryAttempts: 0 });
+    let closeCode: number | undefined;
+    let connected = false;
+    client.on('connected', () => {
+      connected = true;
+    });
+    client.on('closed', (event) => {
+      closeCode = (event as { code: number }).code;
+    });
+    client.subscribe(
+      { query: 'subscription { pipelineResourceEvents { type } }' },
+      { next: () => {}, error: () => {}, complete: () => {} },
+    );
+    await eventually(() => (connected ? true : undefined));
+
+    g.child.kill('SIGTERM');
+    expect(await g.exited).toBe(0);
+    await eventually(() => closeCode);
+    expect(closeCode).toBe(1001);
+    expect(g.output()).toContain('shutting down');
+    await client.dispose();
+  });
+
+  it('stays up and not ready while Kubernetes is unreachable, retrying with backoff', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'unreachable-'));
+    const kubeconfig = join(dir, 'kubeconfig');
+    writeFileSync(
+      kubeconfig,
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'Config',
+        'current-context': 'x',
+        clusters: [{ name: 'x', cluster: { server: `https://127.0.0.1:${await freePort()}` } }],
+        users: [{ name: 'x', user: { token: 'x' } }],
+        contexts: [{ name: 'x', context: { cluster: 'x', user: 'x' } }],
+      }),
+    );
+    const g = await startProcess(['--kubeconfig', kubeconfig, '--auth', 'anonymous']);
+    await eventually(async () => ((await status(g.port, '/healthz')) === 200 ? true : undefined), 30_000);
+    await eventually(() => ((g.output().match(/list\/watch failed; retrying/g) ?? []).length >= 3 ? true : undefined), 20_000);
+    expect(await status(g.port, '/readyz')).toBe(503);
+    expect(g.child.exitCode).toBeNull();
+    expect(g.output()).toContain('ECONNREFUSED');
+    g.child.kill('SIGTERM');
+    expect(await g.exited).toBe(0);
+  });
+});

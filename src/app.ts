@@ -8,6 +8,7 @@ import { Authorizer } from './auth/Authorizer.js';
 import type { Caller } from './auth/Caller.js';
 import type { KubeClient } from './kube/KubeClient.js';
 import type { ResourceCache } from './kube/ResourceCache.js';
+import type { ReadMode } from './loaders.js';
 import { schema } from './schema/index.js';
 import { authenticate, createGateway } from './yoga.js';
 
@@ -17,6 +18,8 @@ export interface AppOptions {
   cache: ResourceCache;
   /** `token`: every caller authenticates and acts as themselves; `anonymous`: local use only. */
   auth: 'token' | 'anonymous';
+  /** `naive` turns the cache and batching off for reads (benchmarks only). */
+  readMode?: ReadMode;
   /** How long in-flight requests may finish after stop() begins. */
   shutdownGraceMs?: number;
 }
@@ -36,7 +39,7 @@ export function createApp(options: AppOptions): App {
   const { logger, cache } = options;
   const authenticator = options.auth === 'token' ? new Authenticator({ client: options.kube, logger }) : undefined;
   const authorizer = new Authorizer({ client: options.kube, logger });
-  const deps = { schema, logger, cache, kube: options.kube, authenticator, authorizer };
+  const deps = { schema, logger, cache, kube: options.kube, authenticator, authorizer, readMode: options.readMode };
   const yoga = createGateway(deps);
   let started = false;
   let stopping = false;

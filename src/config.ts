@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
+import { type KindName, kinds } from './kube/kinds.js';
 
 const serviceAccountToken = '/var/run/secrets/kubernetes.io/serviceaccount/token';
 
@@ -20,6 +21,28 @@ const schema = z.object({
   auth: z.enum(['token', 'anonymous']),
   shutdownGraceMs: z.coerce.number().int().min(0).max(600_000),
   seed: z.stringbool(),
+  cacheKinds: z
+    .string()
+    .transform((s) =>
+      s
+        .split(',')
+        .map((k) => k.trim())
+        .filter(Boolean),
+    )
+    .pipe(
+      z
+        .array(z.enum(Object.keys(kinds) as [KindName, ...KindName[]]))
+        .refine((ks) => ks.includes('PipelineResource'), 'must include PipelineResource (subscriptions stream from it)'),
+    ),
+  namespaces: z
+    .string()
+    .transform((s) =>
+      s
+        .split(',')
+        .map((n) => n.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'each must be a namespace name'))),
 });
 
 export interface Config {
@@ -32,6 +55,10 @@ export interface Config {
   shutdownGraceMs: number;
   /** Local mode: install CRDs and seed examples at start. */
   seed: boolean;
+  /** Kinds held in the shared watch cache; others are read per request, batched. */
+  cacheKinds: KindName[];
+  /** Namespaces to cache (one watch per kind and namespace); empty means all. */
+  namespaces: string[];
 }
 
 export class ConfigError extends Error {
@@ -48,6 +75,8 @@ const settings = {
   auth: { env: 'AUTH_MODE', default: undefined },
   shutdownGraceMs: { env: 'SHUTDOWN_GRACE_MS', default: '10000' },
   seed: { env: 'SEED', default: 'true' },
+  cacheKinds: { env: 'CACHE_KINDS', default: 'PipelineResource,ResourceBinding,Pipeline,PipelineRun' },
+  namespaces: { env: 'WATCH_NAMESPACES', default: '' },
 } as const;
 
 const flagNames: Record<keyof typeof settings, string> = {
@@ -59,6 +88,8 @@ const flagNames: Record<keyof typeof settings, string> = {
   auth: 'auth',
   shutdownGraceMs: 'shutdown-grace-ms',
   seed: 'seed',
+  cacheKinds: 'cache-kinds',
+  namespaces: 'namespaces',
 };
 
 /** Parses flags and environment once; a bad value throws a ConfigError naming the setting. */
@@ -107,5 +138,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
     auth: c.auth,
     shutdownGraceMs: c.shutdownGraceMs,
     seed: c.seed,
+    cacheKinds: c.cacheKinds,
+    namespaces: c.namespaces,
   };
 }

@@ -47,7 +47,7 @@ async function main(): Promise<void> {
   }
   const kube = new KubeClient({ kubeConfig: await loadKubeConfig(config, plane), logger });
   logger.info({ cluster: config.cluster.kind, server: kube.server }, 'serving cluster');
-  const cache = new ResourceCache({ client: kube, logger, kinds: ['PipelineResource'] });
+  const cache = new ResourceCache({ client: kube, logger, kinds: config.cacheKinds, namespaces: config.namespaces });
   const app = createApp({ logger, kube, cache, auth: config.auth, shutdownGraceMs: config.shutdownGraceMs });
   await app.start(config.port, config.host);
 

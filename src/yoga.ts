@@ -9,6 +9,7 @@ import { type Caller, localCaller } from './auth/Caller.js';
 import type { Context } from './context.js';
 import type { KubeClient } from './kube/KubeClient.js';
 import type { ResourceCache } from './kube/ResourceCache.js';
+import { ObjectLoaders, type ReadMode } from './loaders.js';
 
 export interface GatewayDeps {
   schema: GraphQLSchema;
@@ -19,6 +20,7 @@ export interface GatewayDeps {
   authorizer: Authorizer;
   /** Absent in anonymous mode. */
   authenticator: Authenticator | undefined;
+  readMode?: ReadMode;
 }
 
 export interface ServerContext {
@@ -73,13 +75,15 @@ export function createGateway(deps: GatewayDeps): YogaServerInstance<ServerConte
       const header = request?.headers.get('x-request-id');
       const requestId = header && requestIdPattern.test(header) ? header : randomUUID();
       const caller = wsCaller ?? (await authenticate(deps, request?.headers.get('authorization')));
+      const kube = caller.token ? deps.kube.forCaller(caller.token) : deps.kube;
       return {
         requestId,
         logger: deps.logger.child({ requestId, user: caller.username }),
         caller,
         authorizer: deps.authorizer,
         cache: deps.cache,
-        kube: caller.token ? deps.kube.forCaller(caller.token) : deps.kube,
+        loaders: new ObjectLoaders({ cache: deps.cache, kube, caller, authorizer: deps.authorizer, mode: deps.readMode }),
+        kube,
       };
     },
   });

@@ -16,6 +16,10 @@ export interface ReflectorOptions {
   client: KubeClient;
   kind: KindSpec;
   logger: Logger;
+  /** Only this namespace; all when undefined. */
+  namespace?: string;
+  /** Secondary indexes: name → the keys an object is found under. */
+  indexes?: Record<string, IndexFn>;
   /** Server-side watch timeout is drawn from this range, so replicas do not reconnect in step. */
   watchTimeoutSeconds?: [min: number, max: number];
   /** A watch silent for this long past its server-side timeout is restarted. */
@@ -23,6 +27,9 @@ export interface ReflectorOptions {
   backoff?: { initialMs: number; maxMs: number };
   pageSize?: number;
 }
+
+/** The index keys of an object, e.g. the `namespace/name` of each resource a binding refers to. */
+export type IndexFn = (obj: KubeObject) => string[];
 
 class GoneError extends Error {}
 
@@ -37,7 +44,11 @@ export class Reflector {
   readonly kind: KindSpec;
   private readonly client: KubeClient;
   private readonly logger: Logger;
-  private readonly options: Required<Omit<ReflectorOptions, 'client' | 'kind' | 'logger'>>;
+  readonly namespace: string | undefined;
+  private readonly options: Required<Omit<ReflectorOptions, 'client' | 'kind' | 'logger' | 'namespace' | 'indexes'>>;
+  private readonly indexFns: Record<string, IndexFn>;
+  /** index name → key → object keys */
+  private readonly indexed = new Map<string, Map<string, Set<string>>>();
   private readonly store = new Map<string, KubeObject>();
   private readonly listeners = new Set<(event: ReflectorEvent) => void>();
   private resourceVersion: string | undefined;
@@ -55,7 +66,10 @@ export class Reflector {
   constructor(options: ReflectorOptions) {
     this.client = options.client;
     this.kind = options.kind;
-    this.logger = options.logger.child({ kind: options.kind.kind });
+    this.namespace = options.namespace;
+    this.indexFns = options.indexes ?? {};
+    for (const name of Object.keys(this.indexFns)) this.indexed.set(name, new Map());
+    this.logger = options.logger.child({ kind: options.kind.kind, namespace: options.namespace });
     this.options = {
       watchTimeoutSeconds: options.watchTimeoutSeconds ?? [300, 600],
       stallGraceMs: options.stallGraceMs ?? 30_000,
@@ -84,6 +98,42 @@ export class Reflector {
 
   list(): IterableIterator<KubeObject> {
     return this.store.values();
+  }
+
+  /** Objects found under `key` in index `name`. */
+  byIndex(name: string, key: string): KubeObject[] {
+    const index = this.indexed.get(name);
+    if (!index) throw new Error(`${this.kind.kind} has no index ${name}`);
+    const out: KubeObject[] = [];
+    for (const k of index.get(key) ?? []) {
+      const obj = this.store.get(k);
+      if (obj) out.push(obj);
+    }
+    return out;
+  }
+
+  /** Every store write goes through here, so the indexes never disagree with the store. */
+  private put(key: string, obj: KubeObject | undefined): void {
+    const old = this.store.get(key);
+    for (const [name, fn] of Object.entries(this.indexFns)) {
+      const index = this.indexed.get(name) as Map<string, Set<string>>;
+      if (old) {
+        for (const k of safeKeys(fn, old)) {
+          const set = index.get(k);
+          set?.delete(key);
+          if (set?.size === 0) index.delete(k);
+        }
+      }
+      if (obj) {
+        for (const k of safeKeys(fn, obj)) {
+          const set = index.get(k);
+          if (set) set.add(key);
+          else index.set(k, new Set([key]));
+        }
+      }
+    }
+    if (obj) this.store.set(key, obj);
+    else this.store.delete(key);
   }
 
   get size(): number {
@@ -146,7 +196,7 @@ export class Reflector {
     let resourceVersion: string | undefined;
     this.abort = new AbortController();
     do {
-      const page = await this.client.request<KubeList>('GET', resourcePath(this.kind), {
+      const page = await this.client.request<KubeList>('GET', resourcePath(this.kind, this.namespace), {
         query: { limit: this.options.pageSize, continue: continueToken },
         signal: this.abort.signal,
       });
@@ -161,13 +211,13 @@ export class Reflector {
     // Emit the difference, so listeners see what changed while nobody watched.
     for (const [key, obj] of fresh) {
       const old = this.store.get(key);
-      this.store.set(key, obj);
+      this.put(key, obj);
       if (!old) this.emit('ADDED', obj);
       else if (old.metadata.resourceVersion !== obj.metadata.resourceVersion) this.emit('MODIFIED', obj);
     }
     for (const [key, old] of this.store) {
       if (!fresh.has(key)) {
-        this.store.delete(key);
+        this.put(key, undefined);
         this.emit('DELETED', old);
       }
     }
@@ -198,7 +248,7 @@ export class Reflector {
     arm();
     try {
       const events = this.client.watch(
-        resourcePath(this.kind),
+        resourcePath(this.kind, this.namespace),
         { resourceVersion: this.resourceVersion, allowWatchBookmarks: true, timeoutSeconds },
         abort.signal,
       );
@@ -213,8 +263,7 @@ export class Reflector {
         this.resourceVersion = obj.metadata.resourceVersion ?? this.resourceVersion;
         if (event.type === 'BOOKMARK') continue;
         const key = objectKey(obj);
-        if (event.type === 'DELETED') this.store.delete(key);
-        else this.store.set(key, obj);
+        this.put(key, event.type === 'DELETED' ? undefined : obj);
         this.emit(event.type, obj);
       }
     } catch (err) {
@@ -226,6 +275,15 @@ export class Reflector {
     } finally {
       clearTimeout(timer);
     }
+  }
+}
+
+/** A malformed object (legacy data) must not break the index for everyone else. */
+function safeKeys(fn: IndexFn, obj: KubeObject): string[] {
+  try {
+    return fn(obj);
+  } catch {
+    return [];
   }
 }
 

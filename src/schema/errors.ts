@@ -1,6 +1,6 @@
 import { ConflictError, ForbiddenError, NotFoundError, UnavailableError, ValidationError } from '../errors.js';
 import { builder } from './builder.js';
-import { PipelineResourceRef } from './pipelineResourceRef.js';
+import { PipelineResourceRef } from './refs.js';
 
 export const ErrorInterface = builder.interfaceRef<Error>('Error').implement({
   description: 'An expected failure the caller can act on.',

@@ -1,20 +1,22 @@
 import { forbidden, requireAllowed } from '../auth/guards.js';
 import { ConflictError, ForbiddenError, NotFoundError, UnavailableError, ValidationError } from '../errors.js';
 import { apiVersion, kinds, resourcePath } from '../kube/kinds.js';
-import { LabelSelectorError, parseLabelSelector } from '../kube/labelSelector.js';
 import { mapKubeError } from '../kube/mapKubeError.js';
 import type { ChangeType, ReflectorEvent } from '../kube/Reflector.js';
 import { type PipelineResourceObject, params, secrets } from '../resources/PipelineResourceObject.js';
 import { validatePipelineResourceInput } from '../resources/validation.js';
 import { SubscriberQueue } from '../subscriptions/SubscriberQueue.js';
 import { builder } from './builder.js';
-import { badInput, paginate } from './pagination.js';
-import { PipelineResourceRef } from './pipelineResourceRef.js';
-
-const LabelRef = builder.objectRef<{ key: string; value: string }>('Label').implement({
-  description: 'A Kubernetes label.',
-  fields: (t) => ({ key: t.exposeString('key'), value: t.exposeString('value') }),
-});
+import { listArgsDescriptions, listConnection } from './connections.js';
+import {
+  KubernetesObjectRef,
+  objectId,
+  PipelineRef,
+  PipelineResourceRef,
+  PipelineRunRef,
+  ResourceBindingRef,
+  splitId,
+} from './refs.js';
 
 const ResourceParamRef = builder.objectRef<{ name: string; value: string }>('ResourceParam').implement({
   description: 'A param of a resource, as its type defines it.',
@@ -30,35 +32,44 @@ const SecretRefRef = builder.objectRef<{ fieldName: string; secretName: string; 
   }),
 });
 
-const resourceKey = (obj: PipelineResourceObject) => `${obj.metadata.namespace ?? ''}\u0000${obj.metadata.name}`;
-
 builder.node(PipelineResourceRef, {
   description: 'A typed, shareable input of pipelines (tekton.dev/v1alpha1 PipelineResource).',
-  id: { resolve: (obj) => `${obj.metadata.namespace}/${obj.metadata.name}` },
-  loadOne: async (id, ctx) => {
-    const [namespace = '', name = ''] = id.split('/');
-    if (!(await ctx.authorizer.allowed(ctx.caller, 'get', kinds.PipelineResource, namespace))) return null;
-    return (ctx.cache.reflector('PipelineResource').get(namespace, name) as PipelineResourceObject | undefined) ?? null;
-  },
+  interfaces: [KubernetesObjectRef],
+  id: { resolve: objectId },
+  loadOne: (id, ctx) => ctx.loaders.get('PipelineResource', ...splitId(id)) as Promise<PipelineResourceObject | null>,
   fields: (t) => ({
-    namespace: t.string({ resolve: (obj) => obj.metadata.namespace ?? '' }),
-    name: t.string({ resolve: (obj) => obj.metadata.name }),
     type: t.string({
       description: 'The resource type, e.g. `git`; see `resourceTypes`.',
-      resolve: (obj) => String(obj.spec?.type ?? ''),
+      resolve: (o) => String(o.spec?.type ?? ''),
     }),
-    description: t.string({ nullable: true, resolve: (obj) => obj.spec?.description ?? null }),
-    params: t.field({ type: [ResourceParamRef], resolve: (obj) => params(obj) }),
-    secrets: t.field({ type: [SecretRefRef], resolve: (obj) => secrets(obj) }),
-    labels: t.field({
-      type: [LabelRef],
-      resolve: (obj) => Object.entries(obj.metadata.labels ?? {}).map(([key, value]) => ({ key, value })),
+    description: t.string({ nullable: true, resolve: (o) => o.spec?.description ?? null }),
+    params: t.field({ type: [ResourceParamRef], resolve: (o) => params(o) }),
+    secrets: t.field({ type: [SecretRefRef], resolve: (o) => secrets(o) }),
+    bindings: t.field({
+      type: [ResourceBindingRef],
+      description: 'The bindings that give this resource to a pipeline.',
+      resolve: (o, _args, ctx) => ctx.loaders.byIndex('ResourceBinding', 'byResource', objectId(o)),
     }),
-    resourceVersion: t.string({
-      description: 'Changes on every write; give it back to an update for optimistic concurrency.',
-      resolve: (obj) => obj.metadata.resourceVersion ?? '',
+    pipelines: t.field({
+      type: [PipelineRef],
+      description: 'The pipelines bound to this resource: who is affected by a change to it.',
+      resolve: async (o, _args, ctx) => {
+        const bindings = await ctx.loaders.byIndex('ResourceBinding', 'byResource', objectId(o));
+        const names = [...new Set(bindings.map((b) => (b.spec as { pipelineRef?: { name?: string } }).pipelineRef?.name ?? ''))];
+        const pipelines = await Promise.all(
+          names.filter(Boolean).map((n) => ctx.loaders.get('Pipeline', o.metadata.namespace ?? '', n)),
+        );
+        return pipelines.filter((p) => p !== null);
+      },
     }),
-    createdAt: t.field({ type: 'DateTime', nullable: true, resolve: (obj) => obj.metadata.creationTimestamp ?? null }),
+    runs: t.field({
+      type: [PipelineRunRef],
+      description: 'Runs that recorded using this resource, newest first.',
+      resolve: async (o, _args, ctx) =>
+        (await ctx.loaders.byIndex('PipelineRun', 'byResource', objectId(o))).sort((a, b) =>
+          (b.metadata.creationTimestamp ?? '').localeCompare(a.metadata.creationTimestamp ?? ''),
+        ),
+    }),
   }),
 });
 
@@ -68,42 +79,16 @@ builder.queryFields((t) => ({
       type: PipelineResourceRef,
       description: 'PipelineResources, ordered by namespace then name.',
       args: {
-        namespace: t.arg.string({ required: false, description: 'Only this namespace; all when omitted.' }),
+        namespace: t.arg.string({ required: false, description: listArgsDescriptions.namespace }),
         type: t.arg.string({ required: false, description: 'Only this resource type.' }),
-        labelSelector: t.arg.string({ required: false, description: 'A Kubernetes label selector, e.g. `team=a,tier!=prod`.' }),
+        labelSelector: t.arg.string({ required: false, description: listArgsDescriptions.labelSelector }),
         search: t.arg.string({ required: false, description: 'Case-insensitive text in the name, description or param values.' }),
       },
-      resolve: async (_root, args, ctx) => {
-        if (args.namespace) await requireAllowed(ctx, 'list', kinds.PipelineResource, args.namespace);
-        let matches: (labels: Record<string, string>) => boolean = () => true;
-        if (args.labelSelector) {
-          try {
-            matches = parseLabelSelector(args.labelSelector);
-          } catch (err) {
-            if (err instanceof LabelSelectorError) throw badInput(`labelSelector: ${err.message}`, 'labelSelector');
-            throw err;
-          }
-        }
-        const search = args.search?.toLowerCase();
-        let items: PipelineResourceObject[] = [];
-        for (const obj of ctx.cache.reflector('PipelineResource').list() as IterableIterator<PipelineResourceObject>) {
-          if (args.namespace && obj.metadata.namespace !== args.namespace) continue;
-          if (args.type && obj.spec?.type !== args.type) continue;
-          if (!matches(obj.metadata.labels ?? {})) continue;
-          if (search && !matchesSearch(obj, search)) continue;
-          items.push(obj);
-        }
-        // A list across namespaces holds only those the caller may list.
-        const readable = await ctx.authorizer.allowedNamespaces(
-          ctx.caller,
-          'list',
-          kinds.PipelineResource,
-          items.map((o) => o.metadata.namespace ?? ''),
-        );
-        items = items.filter((o) => readable.has(o.metadata.namespace ?? ''));
-        items.sort((a, b) => (resourceKey(a) < resourceKey(b) ? -1 : 1));
-        return paginate(items, resourceKey, args);
-      },
+      resolve: (_root, args, ctx) =>
+        listConnection<PipelineResourceObject>(ctx, 'PipelineResource', args, {
+          filter: (o) => !args.type || o.spec?.type === args.type,
+          text: (o) => [o.spec?.description ?? '', ...params(o).map((p) => p.value)],
+        }),
     },
     {
       name: 'PipelineResourceConnection',
@@ -123,20 +108,10 @@ builder.queryFields((t) => ({
     args: { namespace: t.arg.string({ required: true }), name: t.arg.string({ required: true }) },
     resolve: async (_root, args, ctx) => {
       await requireAllowed(ctx, 'get', kinds.PipelineResource, args.namespace);
-      return (
-        (ctx.cache.reflector('PipelineResource').get(args.namespace, args.name) as PipelineResourceObject | undefined) ?? null
-      );
+      return ctx.loaders.get('PipelineResource', args.namespace, args.name) as Promise<PipelineResourceObject | null>;
     },
   }),
 }));
-
-function matchesSearch(obj: PipelineResourceObject, search: string): boolean {
-  return (
-    obj.metadata.name.toLowerCase().includes(search) ||
-    (obj.spec?.description ?? '').toLowerCase().includes(search) ||
-    params(obj).some((p) => p.value.toLowerCase().includes(search))
-  );
-}
 
 const ParamInput = builder.inputType('ResourceParamInput', {
   fields: (t) => ({ name: t.string({ required: true }), value: t.string({ required: true }) }),

@@ -1,7 +1,14 @@
 import { type Client, createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { type App, createApp } from '../../src/app.js';
+import { parseConfig } from '../../src/config.js';
+import type { KindName } from '../../src/kube/kinds.js';
 import { ResourceCache } from '../../src/kube/ResourceCache.js';
+import type { ReadMode } from '../../src/loaders.js';
+
+/** The gateway's default cached kinds, as configured for production. */
+const defaultKinds = parseConfig([], {}).cacheKinds;
+
 import { kubeClient, testLogger } from './cluster.js';
 
 export interface TestGateway {
@@ -25,10 +32,19 @@ export interface TestGateway {
  * A real gateway on a free port against the test control plane. Its own
  * identity is the admin; with `auth: 'token'` callers authenticate as the test users.
  */
-export async function startGateway(options: { auth?: 'token' | 'anonymous' } = {}): Promise<TestGateway> {
+export async function startGateway(
+  options: { auth?: 'token' | 'anonymous'; readMode?: ReadMode; kinds?: KindName[] } = {},
+): Promise<TestGateway> {
   const kube = kubeClient('admin');
-  const cache = new ResourceCache({ client: kube, logger: testLogger, kinds: ['PipelineResource'] });
-  const app = createApp({ logger: testLogger, kube, cache, auth: options.auth ?? 'anonymous', shutdownGraceMs: 2_000 });
+  const cache = new ResourceCache({ client: kube, logger: testLogger, kinds: options.kinds ?? defaultKinds });
+  const app = createApp({
+    logger: testLogger,
+    kube,
+    cache,
+    auth: options.auth ?? 'anonymous',
+    readMode: options.readMode,
+    shutdownGraceMs: 2_000,
+  });
   const { port } = await app.start(0, '127.0.0.1');
   await cache.synced();
   const url = `http://127.0.0.1:${port}/graphql`;

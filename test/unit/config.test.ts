@@ -33,3 +33,13 @@ it.each([
   expect(() => parseConfig(argv, env)).toThrow(ConfigError);
   expect(() => parseConfig(argv, env)).toThrow(message);
 });
+
+it('caches the graph kinds by default, and checks the lists it is given', () => {
+  expect(parseConfig([], {}).cacheKinds).toEqual(['PipelineResource', 'ResourceBinding', 'Pipeline', 'PipelineRun']);
+  expect(parseConfig(['--namespaces', 'team-a, team-b'], {}).namespaces).toEqual(['team-a', 'team-b']);
+  expect(() => parseConfig(['--cache-kinds', 'Pipeline'], {})).toThrow(
+    /--cache-kinds \/ CACHE_KINDS "Pipeline": must include PipelineResource/,
+  );
+  expect(() => parseConfig(['--cache-kinds', 'PipelineResource,Secret'], {})).toThrow(/--cache-kinds/);
+  expect(() => parseConfig([], { WATCH_NAMESPACES: 'Team_A' })).toThrow(/--namespaces \/ WATCH_NAMESPACES/);
+});

@@ -1,0 +1,349 @@
+/**
+ * Read-path benchmark (DESIGN.md section 8): seeds a real control plane and
+ * measures the gateway's Kubernetes requests per query (warm cache, cold
+ * start, naive read mode) and latency, against the same data read straight
+ * from the apiserver with client-node.
+ *
+ *   npm run bench -- [--quick] [--objects N] [--json bench.json]
+ *
+ * Uses the cluster TEST_KUBECONFIG names (an admin's kubeconfig), else starts
+ * the local kube-apiserver + etcd in a temporary folder and removes it after.
+ * Progress goes to stderr, the table to stdout, the figures to --json.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { join, resolve } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { KubeConfig } from '@kubernetes/client-node';
+import pino from 'pino';
+import { type App, createApp } from '../src/app.js';
+import { KubeClient } from '../src/kube/KubeClient.js';
+import type { KindName } from '../src/kube/kinds.js';
+import { ResourceCache } from '../src/kube/ResourceCache.js';
+import { LocalControlPlane } from '../src/local/LocalControlPlane.js';
+import { clusterManifests, installManifests } from '../src/local/localMode.js';
+import { type MetricsFilter, requestTally, tallyDiff } from '../test/helpers/apiserverMetrics.js';
+import { benchQuery, detectOptionalFields, directFetcher, type ResourceRow, runQuery } from './query.js';
+import { type SeedCounts, seed, withRetry } from './seed.js';
+import { percentile, round, sum } from './stats.js';
+
+const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
+
+/**
+ * The kinds the gateway's cache holds, as the gateway is run in production.
+ * TODO(owner): keep in step with src/index.ts as kinds become cached (Task,
+ * TaskRun, ...), or replace by the list src exports once there is one.
+ */
+const cachedKinds: KindName[] = ['PipelineResource', 'ResourceBinding', 'Pipeline', 'PipelineRun'];
+/** Naive read mode: no cache at all, so every read must go to Kubernetes. */
+const naiveCachedKinds: KindName[] = [];
+/** Only the gateway's own kinds count: not the apiserver's background traffic (leases etc.) nor /metrics reads. */
+const countedGroups: MetricsFilter = { groups: ['tekton.dev', 'resources.tekton.dev'] };
+/** The apiserver counts a request after it has answered it: let the counters catch up before reading them. */
+const settleMs = 250;
+
+const { values: args } = parseArgs({
+  options: {
+    json: { type: 'string' },
+    quick: { type: 'boolean', default: false },
+    objects: { type: 'string' },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+});
+if (args.help) {
+  process.stdout.write('usage: npm run bench -- [--quick] [--objects N] [--json <file>]\n');
+  process.exit(0);
+}
+const quick = args.quick === true;
+const objects = args.objects ? Number.parseInt(args.objects, 10) : quick ? 100 : 1000;
+if (!Number.isInteger(objects) || objects < 1) throw new Error(`--objects must be a positive integer, not ${args.objects}`);
+const iterations = quick
+  ? { warm: 10, cold: 2, naive: 2, naiveBudgetMs: 20_000, direct: 10, warmup: 2 }
+  : { warm: 50, cold: 3, naive: 5, naiveBudgetMs: 60_000, direct: 50, warmup: 3 };
+// npm runs scripts from the package root; a relative --json is relative to where npm was called.
+const jsonPath = args.json ? resolve(process.env.INIT_CWD ?? process.cwd(), args.json) : undefined;
+
+const logger = pino({ level: process.env.BENCH_LOG_LEVEL ?? 'warn' }, pino.destination(2));
+const began = performance.now();
+const say = (msg: string) => process.stderr.write(`[bench ${((performance.now() - began) / 1000).toFixed(1)}s] ${msg}\n`);
+
+interface Gateway {
+  app: App;
+  cache: ResourceCache;
+  url: string;
+}
+
+/** A gateway in this process, as test/helpers/gateway.ts starts one (anonymous: the kubeconfig's rights). */
+async function startGateway(kubeconfigPath: string, kindsToCache: KindName[], naive = false): Promise<Gateway> {
+  const kc = new KubeConfig();
+  kc.loadFromFile(kubeconfigPath);
+  const kube = new KubeClient({ kubeConfig: kc, logger });
+  const cache = new ResourceCache({ client: kube, logger, kinds: kindsToCache });
+  // TODO(owner): `readMode` is not in AppOptions yet. Passed through a variable so this
+  // type-checks today; once AppOptions has it, it is checked like every other option.
+  const options = {
+    logger,
+    kube,
+    cache,
+    auth: 'anonymous' as const,
+    shutdownGraceMs: 2_000,
+    ...(naive ? { readMode: 'naive' as const } : {}),
+  };
+  const app = createApp(options);
+  const { port } = await app.start(0, '127.0.0.1');
+  await cache.synced();
+  return { app, cache, url: `http://127.0.0.1:${port}/graphql` };
+}
+
+async function counted(kubeconfigPath: string): Promise<Record<string, number>> {
+  await delay(settleMs);
+  return requestTally(kubeconfigPath, countedGroups);
+}
+
+const perQuery = (tally: Record<string, number>, queries: number) =>
+  Object.fromEntries(Object.entries(tally).map(([k, v]) => [k, round(v / queries, 2)]));
+
+async function main(): Promise<void> {
+  let plane: LocalControlPlane | undefined;
+  let dataDir: string | undefined;
+  const gateways = new Set<Gateway>();
+  let cleaned = false;
+  const cleanup = async () => {
+    if (cleaned) return;
+    cleaned = true;
+    await Promise.all([...gateways].map((g) => g.app.stop().catch(() => {})));
+    await plane?.stop();
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  };
+  const interrupted = () => {
+    say('interrupted; stopping');
+    void cleanup().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
+
+  const track = async (g: Promise<Gateway>) => {
+    const gw = await g;
+    gateways.add(gw);
+    return gw;
+  };
+  const stopGateway = async (gw: Gateway) => {
+    await gw.app.stop();
+    gateways.delete(gw);
+  };
+
+  try {
+    let kubeconfigPath: string;
+    if (process.env.TEST_KUBECONFIG) {
+      kubeconfigPath = resolve(process.env.TEST_KUBECONFIG);
+      say(`using the cluster of TEST_KUBECONFIG=${kubeconfigPath}`);
+    } else {
+      // `.test-data-*` is already ignored by git, biome and `make clean`.
+      dataDir = mkdtempSync(join(root, '.test-data-bench-'));
+      plane = new LocalControlPlane({ dataDir });
+      say(`starting the local control plane in ${dataDir}`);
+      await plane.start();
+      kubeconfigPath = plane.kubeconfig;
+    }
+    await installManifests(kubeconfigPath, clusterManifests(), logger);
+    const kc = new KubeConfig();
+    kc.loadFromFile(kubeconfigPath);
+    const admin = new KubeClient({ kubeConfig: kc, logger });
+    const version = await withRetry('GET /version', () => admin.request<{ gitVersion: string }>('GET', '/version'));
+
+    const namespace = `bench-${randomBytes(3).toString('hex')}`;
+    say(`seeding ${objects} PipelineResources, pipelines and bindings into ${namespace}`);
+    const seedStart = performance.now();
+    const seeded: SeedCounts = await seed(admin, namespace, objects);
+    const seedSeconds = round((performance.now() - seedStart) / 1000, 1);
+    say(`seeded ${JSON.stringify(seeded)} in ${seedSeconds}s`);
+
+    // Warm: one gateway, cache synced, Q already run a few times.
+    say(`warm: ${iterations.warm} queries against a synced cache`);
+    const warm = await track(startGateway(kubeconfigPath, cachedKinds));
+    const fields = await detectOptionalFields(warm.url);
+    const query = benchQuery(fields);
+    const check = (rows: ResourceRow[], who: string) => {
+      if (rows.length !== objects) throw new Error(`${who} returned ${rows.length} resources, expected ${objects}`);
+    };
+    let pagesPerQuery = 0;
+    for (let i = 0; i < iterations.warmup; i++) {
+      const r = await runQuery(warm.url, query, namespace);
+      check(r.rows, 'the gateway');
+      pagesPerQuery = r.pages;
+    }
+    const unbound = fields.includes('bindings')
+      ? (await runQuery(warm.url, query, namespace)).rows.filter((r) => !r.bindings?.length)
+      : [];
+    if (unbound.length) say(`warning: ${unbound.length} resources have no bindings in the gateway's answer`);
+    const warmBefore = await counted(kubeconfigPath);
+    const warmMs: number[] = [];
+    for (let i = 0; i < iterations.warm; i++) {
+      const t = performance.now();
+      await runQuery(warm.url, query, namespace);
+      warmMs.push(performance.now() - t);
+    }
+    const warmTally = tallyDiff(warmBefore, await counted(kubeconfigPath));
+    await stopGateway(warm);
+
+    // Cold: a fresh gateway each time; everything from its start through Q's first answer.
+    say(`cold: ${iterations.cold} fresh gateways`);
+    const coldTallies: Record<string, number>[] = [];
+    const coldFirstAnswerMs: number[] = [];
+    for (let i = 0; i < iterations.cold; i++) {
+      const before = await counted(kubeconfigPath);
+      const t = performance.now();
+      const gw = await track(startGateway(kubeconfigPath, cachedKinds));
+      check((await runQuery(gw.url, query, namespace)).rows, 'the cold gateway');
+      coldFirstAnswerMs.push(performance.now() - t);
+      coldTallies.push(tallyDiff(before, await counted(kubeconfigPath)));
+      await stopGateway(gw);
+    }
+    const coldTotal: Record<string, number> = {};
+    for (const t of coldTallies) for (const [k, v] of Object.entries(t)) coldTotal[k] = (coldTotal[k] ?? 0) + v;
+
+    // Naive: cache and batching off, resolvers fetch per object (readMode 'naive', when createApp has it).
+    say('naive: the same query with the cache and batching off');
+    let naiveTally: Record<string, number> | undefined;
+    let naiveQueries = 0;
+    const naiveMs: number[] = [];
+    let naiveNote: string | undefined;
+    const naive = await track(startGateway(kubeconfigPath, naiveCachedKinds, true));
+    try {
+      check((await runQuery(naive.url, query, namespace)).rows, 'the naive gateway');
+      const before = await counted(kubeconfigPath);
+      const budgetEnds = performance.now() + iterations.naiveBudgetMs;
+      while (naiveQueries < iterations.naive && (naiveQueries === 0 || performance.now() < budgetEnds)) {
+        const t = performance.now();
+        await runQuery(naive.url, query, namespace);
+        naiveMs.push(performance.now() - t);
+        naiveQueries++;
+      }
+      naiveTally = tallyDiff(before, await counted(kubeconfigPath));
+      if (sum(Object.values(naiveTally)) === 0)
+        naiveNote = 'readMode "naive" made no Kubernetes requests: it seems not to be honoured';
+    } catch (err) {
+      naiveNote = `readMode "naive" is not available yet (createApp has no such option, or it failed): ${(err as Error).message}`;
+      say(`naive: skipped; ${naiveNote}`);
+    }
+    await stopGateway(naive);
+
+    // Direct: the same data from the apiserver with client-node, joined in memory.
+    say(`direct: ${iterations.direct} reads with @kubernetes/client-node`);
+    const direct = directFetcher(kc);
+    for (let i = 0; i < iterations.warmup; i++) check(await direct(namespace), 'client-node');
+    const directMs: number[] = [];
+    for (let i = 0; i < iterations.direct; i++) {
+      const t = performance.now();
+      await direct(namespace);
+      directMs.push(performance.now() - t);
+    }
+
+    await admin.request('DELETE', `/api/v1/namespaces/${namespace}`).catch(() => {});
+
+    const preliminary = (['bindings', 'pipelines'] as const).filter((f) => !fields.includes(f));
+    const result = {
+      objects,
+      k8sRequestsPerQueryWarm: round(sum(Object.values(warmTally)) / iterations.warm, 2),
+      k8sRequestsPerQueryCold: round(sum(Object.values(coldTotal)) / iterations.cold, 2),
+      k8sRequestsPerQueryNaive: naiveTally && !naiveNote ? round(sum(Object.values(naiveTally)) / naiveQueries, 2) : null,
+      gatewayP50Ms: round(percentile(warmMs, 50), 1),
+      gatewayP99Ms: round(percentile(warmMs, 99), 1),
+      directK8sP50Ms: round(percentile(directMs, 50), 1),
+      // Subscription figures (DESIGN.md section 8) are not measured yet.
+      subscribers: null,
+      apiserverWatches: null,
+      eventLatencyP99Ms: null,
+      rssPerSubscriberKB: null,
+      details: {
+        mode: quick ? 'quick' : 'full',
+        preliminary: preliminary.length ? `the schema has no ${preliminary.join(' / ')} on PipelineResource yet` : null,
+        seeded,
+        seedSeconds,
+        queryFields: ['name', 'type', 'params', ...fields],
+        pagesPerQuery,
+        iterations: { warm: iterations.warm, cold: iterations.cold, naive: naiveQueries, direct: iterations.direct },
+        cachedKinds,
+        countedGroups: countedGroups.groups,
+        gatewayMeanMs: round(sum(warmMs) / warmMs.length, 1),
+        directK8sP99Ms: round(percentile(directMs, 99), 1),
+        coldFirstAnswerMs: coldFirstAnswerMs.map((ms) => round(ms, 0)),
+        naiveP50Ms: naiveMs.length ? round(percentile(naiveMs, 50), 1) : null,
+        naiveNote: naiveNote ?? null,
+        requestsPerQuery: {
+          warm: perQuery(warmTally, iterations.warm),
+          cold: perQuery(coldTotal, iterations.cold),
+          naive: naiveTally ? perQuery(naiveTally, Math.max(1, naiveQueries)) : null,
+        },
+        machine: {
+          nproc: os.availableParallelism(),
+          cpu: os.cpus()[0]?.model ?? 'unknown',
+          memoryGiB: round(os.totalmem() / 2 ** 30, 1),
+          node: process.version,
+          kubeApiserver: version.gitVersion,
+          controlPlane: plane ? 'local (tools/kube-testserver)' : 'TEST_KUBECONFIG',
+        },
+        date: new Date().toISOString(),
+        totalSeconds: round((performance.now() - began) / 1000, 1),
+      },
+    };
+    if (jsonPath) writeFileSync(jsonPath, `${JSON.stringify(result, null, 2)}\n`);
+    printTable(result);
+    if (jsonPath) say(`wrote ${jsonPath}`);
+  } finally {
+    say('stopping');
+    await cleanup();
+    process.off('SIGINT', interrupted);
+    process.off('SIGTERM', interrupted);
+  }
+}
+
+function printTable(r: {
+  objects: number;
+  k8sRequestsPerQueryWarm: number;
+  k8sRequestsPerQueryCold: number;
+  k8sRequestsPerQueryNaive: number | null;
+  gatewayP50Ms: number;
+  gatewayP99Ms: number;
+  directK8sP50Ms: number;
+  details: {
+    mode: string;
+    seeded: SeedCounts;
+    queryFields: string[];
+    pagesPerQuery: number;
+    naiveNote: string | null;
+    preliminary: string | null;
+  };
+}): void {
+  const d = r.details;
+  const rows: [string, string, string][] = [
+    ['objects', String(r.objects), `PipelineResources (+${d.seeded.pipelines} Pipelines, ${d.seeded.resourceBindings} bindings)`],
+    ['k8sRequestsPerQueryWarm', String(r.k8sRequestsPerQueryWarm), 'synced cache'],
+    ['k8sRequestsPerQueryCold', String(r.k8sRequestsPerQueryCold), 'gateway start through first answer'],
+    [
+      'k8sRequestsPerQueryNaive',
+      String(r.k8sRequestsPerQueryNaive ?? 'n/a'),
+      d.naiveNote ? 'see naiveNote' : 'cache and batching off',
+    ],
+    ['gatewayP50Ms', String(r.gatewayP50Ms), 'warm, whole query'],
+    ['gatewayP99Ms', String(r.gatewayP99Ms), 'warm, whole query'],
+    ['directK8sP50Ms', String(r.directK8sP50Ms), '3 LISTs with client-node + join'],
+  ];
+  const w0 = Math.max(...rows.map((x) => x[0].length));
+  const w1 = Math.max(...rows.map((x) => x[1].length));
+  const lines = [
+    `read benchmark (${d.mode}): query fields ${d.queryFields.join(', ')}; ${d.pagesPerQuery} page(s) of <=500 per query`,
+    ...rows.map(([a, b, c]) => `  ${a.padEnd(w0)}  ${b.padStart(w1)}  ${c}`),
+  ];
+  if (d.naiveNote) lines.push(`  note: ${d.naiveNote}`);
+  if (d.preliminary) lines.push(`  preliminary: ${d.preliminary}`);
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+main().catch((err) => {
+  say(`failed: ${(err as Error).stack ?? err}`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,117 @@
+import DataLoader from 'dataloader';
+import type { Authorizer } from './auth/Authorizer.js';
+import type { Caller } from './auth/Caller.js';
+import { indexes } from './kube/indexes.js';
+import { KubeApiError } from './kube/KubeApiError.js';
+import type { KubeClient, KubeList } from './kube/KubeClient.js';
+import { type KindName, type KubeObject, kinds, resourcePath } from './kube/kinds.js';
+import type { ResourceCache } from './kube/ResourceCache.js';
+
+/**
+ * `cached`: cached kinds are read from the shared watch cache; others are
+ * batched to one LIST per (kind, namespace) per request. `naive`: no cache and
+ * no batching, every read goes to Kubernetes (for benchmarks only).
+ */
+export type ReadMode = 'cached' | 'naive';
+
+export interface ObjectLoadersOptions {
+  cache: ResourceCache;
+  /** The caller's client: reads that are not served from the cache go to Kubernetes as the caller. */
+  kube: KubeClient;
+  caller: Caller;
+  authorizer: Authorizer;
+  mode?: ReadMode;
+}
+
+/**
+ * Every read a resolver makes, per request. What it returns is already
+ * filtered to what the caller may read, so no field can leak another
+ * namespace's objects, whichever edge it follows.
+ */
+export class ObjectLoaders {
+  private readonly cache: ResourceCache;
+  private readonly kube: KubeClient;
+  private readonly caller: Caller;
+  private readonly authorizer: Authorizer;
+  private readonly mode: ReadMode;
+  private readonly lists = new Map<KindName, DataLoader<string, KubeObject[]>>();
+
+  constructor(options: ObjectLoadersOptions) {
+    this.cache = options.cache;
+    this.kube = options.kube;
+    this.caller = options.caller;
+    this.authorizer = options.authorizer;
+    this.mode = options.mode ?? 'cached';
+  }
+
+  private cached(kind: KindName, namespace?: string): boolean {
+    return this.mode === 'cached' && this.cache.has(kind) && this.cache.reflector(kind).covers(namespace);
+  }
+
+  /** Keeps the objects in namespaces where the caller may `list` the kind. */
+  private async readable(kind: KindName, objects: KubeObject[]): Promise<KubeObject[]> {
+    if (objects.length === 0) return objects;
+    const allowed = await this.authorizer.allowedNamespaces(
+      this.caller,
+      'list',
+      kinds[kind],
+      objects.map((o) => o.metadata.namespace ?? ''),
+    );
+    return objects.filter((o) => allowed.has(o.metadata.namespace ?? ''));
+  }
+
+  async get(kind: KindName, namespace: string, name: string): Promise<KubeObject | null> {
+    if (this.cached(kind, namespace)) {
+      if (!(await this.authorizer.allowed(this.caller, 'get', kinds[kind], namespace))) return null;
+      return this.cache.reflector(kind).get(namespace, name) ?? null;
+    }
+    if (this.mode === 'naive') {
+      return this.kube.request<KubeObject>('GET', resourcePath(kinds[kind], namespace, name)).catch((err: unknown) => {
+        if (err instanceof KubeApiError && (err.status === 404 || err.status === 403)) return null;
+        throw err;
+      });
+    }
+    return (await this.list(kind, namespace)).find((o) => o.metadata.name === name) ?? null;
+  }
+
+  /** Every object of a kind in a namespace (all namespaces when undefined) that the caller may list. */
+  async list(kind: KindName, namespace?: string): Promise<KubeObject[]> {
+    if (this.cached(kind, namespace)) return this.readable(kind, [...this.cache.reflector(kind).list(namespace)]);
+    if (this.mode === 'naive') return this.fetchList(kind, namespace);
+    let loader = this.lists.get(kind);
+    if (!loader) {
+      // Keys of one tick become one LIST each per distinct namespace; repeats are served from memory.
+      loader = new DataLoader((keys: readonly string[]) => Promise.all(keys.map((ns) => this.fetchList(kind, ns || undefined))));
+      this.lists.set(kind, loader);
+    }
+    return loader.load(namespace ?? '');
+  }
+
+  /** Objects of `kind` found under `key` (`namespace/name`) in one of its indexes (src/kube/indexes.ts). */
+  async byIndex(kind: KindName, index: string, key: string): Promise<KubeObject[]> {
+    if (this.cached(kind, key.split('/')[0])) return this.readable(kind, this.cache.reflector(kind).byIndex(index, key));
+    const fn = indexes[kind]?.[index];
+    if (!fn) throw new Error(`${kind} has no index ${index}`);
+    const all = await this.list(kind, key.split('/')[0]);
+    return all.filter((o) => fn(o).includes(key));
+  }
+
+  /** A LIST as the caller; a namespace they may not list reads as empty. */
+  private async fetchList(kind: KindName, namespace?: string): Promise<KubeObject[]> {
+    const items: KubeObject[] = [];
+    let continueToken: string | undefined;
+    try {
+      do {
+        const page = await this.kube.request<KubeList>('GET', resourcePath(kinds[kind], namespace), {
+          query: { limit: 500, continue: continueToken },
+        });
+        items.push(...page.items);
+        continueToken = page.metadata.continue || undefined;
+      } while (continueToken);
+    } catch (err) {
+      if (err instanceof KubeApiError && (err.status === 403 || err.status === 404)) return [];
+      throw err;
+    }
+    return items;
+  }
+}

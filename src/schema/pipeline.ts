@@ -1,0 +1,130 @@
+import { requireAllowed } from '../auth/guards.js';
+import { type KubeObject, kinds } from '../kube/kinds.js';
+import { str } from '../kube/read.js';
+import type { PipelineResourceObject } from '../resources/PipelineResourceObject.js';
+import { type PipelineTask, pipelineSlots, pipelineTasks, type Slot } from '../resources/tekton.js';
+import { builder } from './builder.js';
+import { listArgsDescriptions, listConnection } from './connections.js';
+import { pageSize } from './pagination.js';
+import {
+  KubernetesObjectRef,
+  objectId,
+  PipelineRef,
+  PipelineResourceRef,
+  PipelineRunRef,
+  ResourceBindingRef,
+  splitId,
+  TaskRef,
+} from './refs.js';
+import { bindingEntries } from './resourceBinding.js';
+
+const PipelineTaskRef = builder.objectRef<PipelineTask & { namespace: string }>('PipelineTask').implement({
+  description: 'A task of a pipeline.',
+  fields: (t) => ({
+    name: t.exposeString('name'),
+    taskName: t.string({
+      nullable: true,
+      description: 'The referenced Task, when it is one by name.',
+      resolve: (pt) => pt.taskName ?? null,
+    }),
+    task: t.field({
+      type: TaskRef,
+      nullable: true,
+      resolve: (pt, _args, ctx) => (pt.taskName ? ctx.loaders.get('Task', pt.namespace, pt.taskName) : null),
+    }),
+    runAfter: t.stringList({ resolve: (pt) => pt.runAfter }),
+    finally: t.exposeBoolean('finally', { description: 'Runs in the pipeline’s `finally` section.' }),
+  }),
+});
+
+const SlotRef = builder.objectRef<Slot & { pipeline: KubeObject }>('ResourceSlot').implement({
+  description: 'A resource a pipeline takes: its name and resource type (docs/bindings.md).',
+  fields: (t) => ({
+    name: t.exposeString('name'),
+    type: t.exposeString('type', { description: 'The resource type it accepts, e.g. `git`.' }),
+    description: t.string({ nullable: true, resolve: (s) => s.description ?? null }),
+    resource: t.field({
+      type: PipelineResourceRef,
+      nullable: true,
+      description: 'The resource its binding gives it, if any.',
+      resolve: async (s, _args, ctx) => {
+        const bindings = await ctx.loaders.byIndex('ResourceBinding', 'byPipeline', objectId(s.pipeline));
+        const entry = bindings.flatMap(bindingEntries).find((e) => e.slot === s.name);
+        if (!entry) return null;
+        return ctx.loaders.get('PipelineResource', entry.namespace, entry.resourceName) as Promise<PipelineResourceObject | null>;
+      },
+    }),
+  }),
+});
+
+builder.node(PipelineRef, {
+  description: 'A Tekton v1 Pipeline, as stored.',
+  interfaces: [KubernetesObjectRef],
+  id: { resolve: objectId },
+  loadOne: (id, ctx) => ctx.loaders.get('Pipeline', ...splitId(id)),
+  fields: (t) => ({
+    description: t.string({ nullable: true, resolve: (p) => str(p, 'spec', 'description') ?? null }),
+    tasks: t.field({
+      type: [PipelineTaskRef],
+      resolve: (p) => pipelineTasks(p).map((pt) => ({ ...pt, namespace: p.metadata.namespace ?? '' })),
+    }),
+    slots: t.field({
+      type: [SlotRef],
+      description: 'The resources this pipeline takes.',
+      resolve: (p) => pipelineSlots(p).map((s) => ({ ...s, pipeline: p })),
+    }),
+    bindings: t.field({
+      type: [ResourceBindingRef],
+      resolve: (p, _args, ctx) => ctx.loaders.byIndex('ResourceBinding', 'byPipeline', objectId(p)),
+    }),
+    resources: t.field({
+      type: [PipelineResourceRef],
+      description: 'The resources its bindings give it.',
+      resolve: async (p, _args, ctx) => {
+        const bindings = await ctx.loaders.byIndex('ResourceBinding', 'byPipeline', objectId(p));
+        const names = [...new Set(bindings.flatMap(bindingEntries).map((e) => e.resourceName))];
+        const found = await Promise.all(names.map((n) => ctx.loaders.get('PipelineResource', p.metadata.namespace ?? '', n)));
+        return found.filter((r) => r !== null) as PipelineResourceObject[];
+      },
+    }),
+    runs: t.field({
+      type: [PipelineRunRef],
+      description: 'Its runs, newest first.',
+      args: { limit: t.arg.int({ required: false, defaultValue: 20, description: `At most ${pageSize.max}.` }) },
+      resolve: async (p, args, ctx) => {
+        const limit = Math.max(0, Math.min(args.limit ?? 20, pageSize.max));
+        const runs = await ctx.loaders.byIndex('PipelineRun', 'byPipeline', objectId(p));
+        return runs
+          .sort((a, b) => (b.metadata.creationTimestamp ?? '').localeCompare(a.metadata.creationTimestamp ?? ''))
+          .slice(0, limit);
+      },
+    }),
+  }),
+});
+
+builder.queryFields((t) => ({
+  pipelines: t.connection(
+    {
+      type: PipelineRef,
+      description: 'Tekton Pipelines, ordered by namespace then name.',
+      args: {
+        namespace: t.arg.string({ required: false, description: listArgsDescriptions.namespace }),
+        labelSelector: t.arg.string({ required: false, description: listArgsDescriptions.labelSelector }),
+        search: t.arg.string({ required: false, description: listArgsDescriptions.search }),
+      },
+      resolve: (_root, args, ctx) =>
+        listConnection(ctx, 'Pipeline', args, { text: (p) => [str(p, 'spec', 'description') ?? ''] }),
+    },
+    { name: 'PipelineConnection' },
+    { name: 'PipelineEdge' },
+  ),
+  pipeline: t.field({
+    type: PipelineRef,
+    nullable: true,
+    args: { namespace: t.arg.string({ required: true }), name: t.arg.string({ required: true }) },
+    resolve: async (_root, args, ctx) => {
+      await requireAllowed(ctx, 'get', kinds.Pipeline, args.namespace);
+      return ctx.loaders.get('Pipeline', args.namespace, args.name);
+    },
+  }),
+}));

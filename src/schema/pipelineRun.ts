@@ -1,0 +1,159 @@
+import { requireAllowed } from '../auth/guards.js';
+import { type KubeObject, kinds } from '../kube/kinds.js';
+import { str } from '../kube/read.js';
+import type { PipelineResourceObject } from '../resources/PipelineResourceObject.js';
+import { type Condition, conditions, type ResourceUsage, runResources, runStatus } from '../resources/tekton.js';
+import { builder } from './builder.js';
+import { listArgsDescriptions, listConnection } from './connections.js';
+import {
+  KubernetesObjectRef,
+  objectId,
+  PipelineRef,
+  PipelineResourceRef,
+  PipelineRunRef,
+  splitId,
+  TaskRef,
+  TaskRunRef,
+} from './refs.js';
+
+const RunStatusEnum = builder.enumType('RunStatus', {
+  description: "A run's state, from Tekton's `Succeeded` condition.",
+  values: {
+    PENDING: { description: 'Not started yet.' },
+    RUNNING: { description: 'Started, not finished.' },
+    SUCCEEDED: { description: 'Finished successfully.' },
+    FAILED: { description: 'Finished with a failure.' },
+    CANCELLED: { description: 'Cancelled before it finished.' },
+  } as const,
+});
+
+const ConditionRef = builder.objectRef<Condition>('Condition').implement({
+  description: 'A Kubernetes status condition.',
+  fields: (t) => ({
+    type: t.exposeString('type'),
+    status: t.exposeString('status', { description: '`True`, `False` or `Unknown`.' }),
+    reason: t.string({ nullable: true, resolve: (c) => c.reason ?? null }),
+    message: t.string({ nullable: true, resolve: (c) => c.message ?? null }),
+    lastTransitionTime: t.field({ type: 'DateTime', nullable: true, resolve: (c) => c.lastTransitionTime ?? null }),
+  }),
+});
+
+const ResourceUsageRef = builder.objectRef<ResourceUsage & { namespace: string }>('ResourceUsage').implement({
+  description: 'A resource a run used, as it was when the run was created.',
+  fields: (t) => ({
+    slot: t.exposeString('slot'),
+    resourceName: t.string({ resolve: (u) => u.name }),
+    type: t.string({ nullable: true, resolve: (u) => u.type ?? null }),
+    resourceVersion: t.string({
+      nullable: true,
+      description: 'The version the run used.',
+      resolve: (u) => u.resourceVersion ?? null,
+    }),
+    paramsHash: t.string({ nullable: true, description: 'A hash of the resolved params.', resolve: (u) => u.paramsHash ?? null }),
+    resource: t.field({
+      type: PipelineResourceRef,
+      nullable: true,
+      description: 'The resource as it is now (null when deleted).',
+      resolve: (u, _args, ctx) =>
+        ctx.loaders.get('PipelineResource', u.namespace, u.name) as Promise<PipelineResourceObject | null>,
+    }),
+  }),
+});
+
+/** The fields PipelineRun and TaskRun share. */
+const runFields = builder.interfaceRef<KubeObject>('Run').implement({
+  description: 'A Tekton run.',
+  interfaces: [KubernetesObjectRef],
+  fields: (t) => ({
+    status: t.field({ type: RunStatusEnum, resolve: runStatus }),
+    conditions: t.field({ type: [ConditionRef], resolve: conditions }),
+    startTime: t.field({ type: 'DateTime', nullable: true, resolve: (r) => str(r, 'status', 'startTime') ?? null }),
+    completionTime: t.field({ type: 'DateTime', nullable: true, resolve: (r) => str(r, 'status', 'completionTime') ?? null }),
+  }),
+});
+
+const pipelineName = (r: KubeObject) => str(r, 'spec', 'pipelineRef', 'name');
+
+builder.node(PipelineRunRef, {
+  description: 'A Tekton v1 PipelineRun.',
+  interfaces: [KubernetesObjectRef, runFields],
+  id: { resolve: objectId },
+  loadOne: (id, ctx) => ctx.loaders.get('PipelineRun', ...splitId(id)),
+  fields: (t) => ({
+    pipelineName: t.string({ nullable: true, resolve: (r) => pipelineName(r) ?? null }),
+    pipeline: t.field({
+      type: PipelineRef,
+      nullable: true,
+      resolve: (r, _args, ctx) => {
+        const name = pipelineName(r);
+        return name ? ctx.loaders.get('Pipeline', r.metadata.namespace ?? '', name) : null;
+      },
+    }),
+    resources: t.field({
+      type: [ResourceUsageRef],
+      description: 'The resources it used, with the versions it used.',
+      resolve: (r) => runResources(r).map((u) => ({ ...u, namespace: r.metadata.namespace ?? '' })),
+    }),
+    taskRuns: t.field({
+      type: [TaskRunRef],
+      resolve: (r, _args, ctx) => ctx.loaders.byIndex('TaskRun', 'byPipelineRun', objectId(r)),
+    }),
+  }),
+});
+
+builder.node(TaskRunRef, {
+  description: 'A Tekton v1 TaskRun.',
+  interfaces: [KubernetesObjectRef, runFields],
+  id: { resolve: objectId },
+  loadOne: (id, ctx) => ctx.loaders.get('TaskRun', ...splitId(id)),
+  fields: (t) => ({
+    taskName: t.string({ nullable: true, resolve: (r) => str(r, 'spec', 'taskRef', 'name') ?? null }),
+    task: t.field({
+      type: TaskRef,
+      nullable: true,
+      resolve: (r, _args, ctx) => {
+        const name = str(r, 'spec', 'taskRef', 'name');
+        return name ? ctx.loaders.get('Task', r.metadata.namespace ?? '', name) : null;
+      },
+    }),
+    pipelineRun: t.field({
+      type: PipelineRunRef,
+      nullable: true,
+      resolve: (r, _args, ctx) => {
+        const name = r.metadata.labels?.['tekton.dev/pipelineRun'];
+        return name ? ctx.loaders.get('PipelineRun', r.metadata.namespace ?? '', name) : null;
+      },
+    }),
+  }),
+});
+
+builder.queryFields((t) => ({
+  pipelineRuns: t.connection(
+    {
+      type: PipelineRunRef,
+      description: 'PipelineRuns, ordered by namespace then name.',
+      args: {
+        namespace: t.arg.string({ required: false, description: listArgsDescriptions.namespace }),
+        labelSelector: t.arg.string({ required: false, description: listArgsDescriptions.labelSelector }),
+        search: t.arg.string({ required: false, description: 'Case-insensitive text in the name.' }),
+        pipeline: t.arg.string({ required: false, description: 'Only the runs of this pipeline.' }),
+        status: t.arg({ type: RunStatusEnum, required: false }),
+      },
+      resolve: (_root, args, ctx) =>
+        listConnection(ctx, 'PipelineRun', args, {
+          filter: (r) => (!args.pipeline || pipelineName(r) === args.pipeline) && (!args.status || runStatus(r) === args.status),
+        }),
+    },
+    { name: 'PipelineRunConnection' },
+    { name: 'PipelineRunEdge' },
+  ),
+  pipelineRun: t.field({
+    type: PipelineRunRef,
+    nullable: true,
+    args: { namespace: t.arg.string({ required: true }), name: t.arg.string({ required: true }) },
+    resolve: async (_root, args, ctx) => {
+      await requireAllowed(ctx, 'get', kinds.PipelineRun, args.namespace);
+      return ctx.loaders.get('PipelineRun', args.namespace, args.name);
+    },
+  }),
+}));

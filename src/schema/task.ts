@@ -1,0 +1,57 @@
+import { requireAllowed } from '../auth/guards.js';
+import { kinds } from '../kube/kinds.js';
+import { arr, str } from '../kube/read.js';
+import { builder } from './builder.js';
+import { listArgsDescriptions, listConnection } from './connections.js';
+import { KubernetesObjectRef, objectId, splitId, TaskRef } from './refs.js';
+
+const TaskParamRef = builder.objectRef<unknown>('TaskParam').implement({
+  description: 'A param a task takes.',
+  fields: (t) => ({
+    name: t.string({ resolve: (p) => str(p, 'name') ?? '' }),
+    type: t.string({ resolve: (p) => str(p, 'type') ?? 'string' }),
+    description: t.string({ nullable: true, resolve: (p) => str(p, 'description') ?? null }),
+  }),
+});
+
+builder.node(TaskRef, {
+  description: 'A Tekton v1 Task, as stored.',
+  interfaces: [KubernetesObjectRef],
+  id: { resolve: objectId },
+  loadOne: (id, ctx) => ctx.loaders.get('Task', ...splitId(id)),
+  fields: (t) => ({
+    description: t.string({ nullable: true, resolve: (task) => str(task, 'spec', 'description') ?? null }),
+    params: t.field({ type: [TaskParamRef], resolve: (task) => arr(task, 'spec', 'params') }),
+    steps: t.stringList({
+      description: 'The names of its steps, in order.',
+      resolve: (task) => arr(task, 'spec', 'steps').map((s, i) => str(s, 'name') ?? `step-${i}`),
+    }),
+  }),
+});
+
+builder.queryFields((t) => ({
+  tasks: t.connection(
+    {
+      type: TaskRef,
+      description: 'Tekton Tasks of a namespace, ordered by name.',
+      args: {
+        namespace: t.arg.string({ required: true }),
+        labelSelector: t.arg.string({ required: false, description: listArgsDescriptions.labelSelector }),
+        search: t.arg.string({ required: false, description: listArgsDescriptions.search }),
+      },
+      resolve: (_root, args, ctx) =>
+        listConnection(ctx, 'Task', args, { text: (task) => [str(task, 'spec', 'description') ?? ''] }),
+    },
+    { name: 'TaskConnection' },
+    { name: 'TaskEdge' },
+  ),
+  task: t.field({
+    type: TaskRef,
+    nullable: true,
+    args: { namespace: t.arg.string({ required: true }), name: t.arg.string({ required: true }) },
+    resolve: async (_root, args, ctx) => {
+      await requireAllowed(ctx, 'get', kinds.Task, args.namespace);
+      return ctx.loaders.get('Task', args.namespace, args.name);
+    },
+  }),
+}));

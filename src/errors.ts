@@ -47,3 +47,14 @@ export class ForbiddenError extends Error {
 export class UnavailableError extends Error {
   override readonly name = 'UnavailableError';
 }
+
+/** The object is still used; `force` deletes it all the same. */
+export class InUseError extends Error {
+  override readonly name = 'InUseError';
+  constructor(
+    message: string,
+    readonly bindings: KubeObject[],
+  ) {
+    super(message);
+  }
+}

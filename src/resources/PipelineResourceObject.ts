@@ -1,4 +1,5 @@
-import type { KubeObject } from '../kube/kinds.js';
+import { apiVersion, type KubeObject, kinds } from '../kube/kinds.js';
+import type { PipelineResourceInput } from './validation.js';
 
 export interface ResourceParam {
   name: string;
@@ -35,4 +36,36 @@ export function secrets(obj: PipelineResourceObject): SecretRef[] {
         secretKey: String(x.secretKey ?? ''),
       }))
     : [];
+}
+
+/** The object for a validated input. */
+export function toPipelineResource(v: PipelineResourceInput): PipelineResourceObject {
+  return {
+    apiVersion: apiVersion(kinds.PipelineResource),
+    kind: kinds.PipelineResource.kind,
+    metadata: {
+      name: v.name,
+      namespace: v.namespace,
+      ...(v.labels?.length ? { labels: Object.fromEntries(v.labels.map((l) => [l.key, l.value])) } : {}),
+    },
+    spec: {
+      type: v.type,
+      ...(v.description ? { description: v.description } : {}),
+      params: v.params ?? [],
+      ...(v.secrets?.length ? { secrets: v.secrets } : {}),
+    },
+  };
+}
+
+/** An object as an input, so that an update can be validated as a whole, like a create. */
+export function toInput(obj: PipelineResourceObject): PipelineResourceInput {
+  return {
+    namespace: obj.metadata.namespace ?? '',
+    name: obj.metadata.name,
+    type: String(obj.spec?.type ?? ''),
+    description: obj.spec?.description ?? null,
+    params: params(obj),
+    secrets: secrets(obj),
+    labels: Object.entries(obj.metadata.labels ?? {}).map(([key, value]) => ({ key, value })),
+  };
 }

@@ -1,6 +1,6 @@
-import { ConflictError, ForbiddenError, NotFoundError, UnavailableError, ValidationError } from '../errors.js';
+import { ConflictError, ForbiddenError, InUseError, NotFoundError, UnavailableError, ValidationError } from '../errors.js';
 import { builder } from './builder.js';
-import { PipelineResourceRef } from './refs.js';
+import { PipelineResourceRef, ResourceBindingRef } from './refs.js';
 
 export const ErrorInterface = builder.interfaceRef<Error>('Error').implement({
   description: 'An expected failure the caller can act on.',
@@ -52,4 +52,11 @@ builder.objectType(UnavailableError, {
   name: 'UnavailableError',
   description: 'Kubernetes could not serve the request now (throttled or failing); retrying may succeed.',
   interfaces: [ErrorInterface],
+});
+
+builder.objectType(InUseError, {
+  name: 'InUseError',
+  description: 'The resource is bound to pipelines; delete with `force: true` to delete it all the same.',
+  interfaces: [ErrorInterface],
+  fields: (t) => ({ bindings: t.field({ type: [ResourceBindingRef], resolve: (e) => e.bindings }) }),
 });

@@ -2,6 +2,7 @@ import { builder } from './builder.js';
 import './scalars.js';
 import './errors.js';
 import './pipelineResource.js';
+import './pipelineResourceMutations.js';
 import './resourceType.js';
 import './resourceBinding.js';
 import './pipeline.js';

@@ -1,6 +1,6 @@
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import type { Context } from '../context.js';
-import { type KindName, type KubeObject, kinds } from '../kube/kinds.js';
+import type { KindName, KubeObject } from '../kube/kinds.js';
 import type { PipelineResourceObject } from '../resources/PipelineResourceObject.js';
 import { runResources, runStatus } from '../resources/tekton.js';
 import { builder } from './builder.js';

@@ -1,10 +1,7 @@
 import { forbidden, requireAllowed } from '../auth/guards.js';
-import { ConflictError, ForbiddenError, NotFoundError, UnavailableError, ValidationError } from '../errors.js';
-import { apiVersion, kinds, resourcePath } from '../kube/kinds.js';
-import { mapKubeError } from '../kube/mapKubeError.js';
+import { kinds } from '../kube/kinds.js';
 import type { ChangeType, ReflectorEvent } from '../kube/Reflector.js';
 import { type PipelineResourceObject, params, secrets } from '../resources/PipelineResourceObject.js';
-import { validatePipelineResourceInput } from '../resources/validation.js';
 import { SubscriberQueue } from '../subscriptions/SubscriberQueue.js';
 import { builder } from './builder.js';
 import { listArgsDescriptions, listConnection } from './connections.js';
@@ -109,89 +106,6 @@ builder.queryFields((t) => ({
     resolve: async (_root, args, ctx) => {
       await requireAllowed(ctx, 'get', kinds.PipelineResource, args.namespace);
       return ctx.loaders.get('PipelineResource', args.namespace, args.name) as Promise<PipelineResourceObject | null>;
-    },
-  }),
-}));
-
-const ParamInput = builder.inputType('ResourceParamInput', {
-  fields: (t) => ({ name: t.string({ required: true }), value: t.string({ required: true }) }),
-});
-const SecretRefInput = builder.inputType('SecretRefInput', {
-  fields: (t) => ({
-    fieldName: t.string({ required: true }),
-    secretName: t.string({ required: true }),
-    secretKey: t.string({ required: true }),
-  }),
-});
-const LabelInput = builder.inputType('LabelInput', {
-  fields: (t) => ({ key: t.string({ required: true }), value: t.string({ required: true }) }),
-});
-const CreateInput = builder.inputType('CreatePipelineResourceInput', {
-  fields: (t) => ({
-    namespace: t.string({ required: true }),
-    name: t.string({ required: true }),
-    type: t.string({ required: true, description: 'One of `resourceTypes`.' }),
-    description: t.string({ required: false }),
-    params: t.field({ type: [ParamInput], required: false }),
-    secrets: t.field({ type: [SecretRefInput], required: false }),
-    labels: t.field({ type: [LabelInput], required: false }),
-  }),
-});
-
-builder.mutationFields((t) => ({
-  createPipelineResource: t.field({
-    type: PipelineResourceRef,
-    description: 'Creates a PipelineResource as the caller. Validates everything first; on any error nothing is written.',
-    errors: {
-      types: [ValidationError, ConflictError, NotFoundError, ForbiddenError, UnavailableError],
-      dataField: { name: 'resource' },
-    },
-    args: {
-      input: t.arg({ type: CreateInput, required: true }),
-      dryRun: t.arg.boolean({
-        required: false,
-        defaultValue: false,
-        description: 'Validate with the apiserver (server-side dry run) without writing.',
-      }),
-    },
-    resolve: async (_root, { input, dryRun }, ctx) => {
-      const checked = validatePipelineResourceInput(input);
-      if (!checked.ok) throw new ValidationError(checked.errors);
-      const v = checked.value;
-      const body: PipelineResourceObject = {
-        apiVersion: apiVersion(kinds.PipelineResource),
-        kind: kinds.PipelineResource.kind,
-        metadata: {
-          name: v.name,
-          namespace: v.namespace,
-          ...(v.labels?.length ? { labels: Object.fromEntries(v.labels.map((l) => [l.key, l.value])) } : {}),
-        },
-        spec: {
-          type: v.type,
-          ...(v.description ? { description: v.description } : {}),
-          params: v.params ?? [],
-          ...(v.secrets?.length ? { secrets: v.secrets } : {}),
-        },
-      };
-      try {
-        return await ctx.kube.request<PipelineResourceObject>('POST', resourcePath(kinds.PipelineResource, v.namespace), {
-          body,
-          query: { dryRun: dryRun ? 'All' : undefined, fieldValidation: 'Strict' },
-        });
-      } catch (err) {
-        ctx.logger.debug({ err }, 'createPipelineResource failed');
-        const reflector = ctx.cache.reflector('PipelineResource');
-        // The current object is shown only to a caller who may read it.
-        const mayRead = await ctx.authorizer.allowed(ctx.caller, 'get', kinds.PipelineResource, v.namespace).catch(() => false);
-        throw mapKubeError(err, {
-          kind: 'PipelineResource',
-          namespace: v.namespace,
-          name: v.name,
-          // A create that 404s names a namespace that does not exist.
-          notFound: { kind: 'Namespace', namespace: '', name: v.namespace },
-          current: () => (mayRead ? reflector.get(v.namespace, v.name) : undefined),
-        });
-      }
     },
   }),
 }));

@@ -1,10 +1,16 @@
 import { requireAllowed } from '../auth/guards.js';
-import { type KubeObject, kinds } from '../kube/kinds.js';
+import type { Context } from '../context.js';
+import { ConflictError, ForbiddenError, NotFoundError, UnavailableError, ValidationError } from '../errors.js';
+import type { KubeList } from '../kube/KubeClient.js';
+import { apiVersion, type KubeObject, kinds, resourcePath } from '../kube/kinds.js';
 import { arr, str } from '../kube/read.js';
 import type { PipelineResourceObject } from '../resources/PipelineResourceObject.js';
+import { pipelineSlots } from '../resources/tekton.js';
+import { dns1123Subdomain } from '../resources/validation.js';
 import { builder } from './builder.js';
 import { listArgsDescriptions, listConnection } from './connections.js';
 import { KubernetesObjectRef, objectId, PipelineRef, PipelineResourceRef, ResourceBindingRef, splitId } from './refs.js';
+import { dryRunOptions, forUpdate, kubeWrite, readForWrite, writeQuery } from './writes.js';
 
 interface BindingEntry {
   namespace: string;
@@ -83,6 +89,152 @@ builder.queryFields((t) => ({
     resolve: async (_root, args, ctx) => {
       await requireAllowed(ctx, 'get', kinds.ResourceBinding, args.namespace);
       return ctx.loaders.get('ResourceBinding', args.namespace, args.name);
+    },
+  }),
+}));
+
+const BindInput = builder.inputType('BindResourceInput', {
+  fields: (t) => ({
+    namespace: t.string({ required: true }),
+    pipeline: t.string({ required: true }),
+    slot: t.string({ required: true, description: 'One of the pipeline’s `slots`.' }),
+    resource: t.string({ required: true, description: 'A PipelineResource in the same namespace, of the slot’s type.' }),
+  }),
+});
+const UnbindInput = builder.inputType('UnbindResourceInput', {
+  fields: (t) => ({
+    namespace: t.string({ required: true }),
+    pipeline: t.string({ required: true }),
+    slot: t.string({ required: true }),
+  }),
+});
+
+const bindErrors = [ValidationError, NotFoundError, ConflictError, ForbiddenError, UnavailableError];
+
+function checkNames(input: Record<string, string>): void {
+  const errors = Object.entries(input)
+    .filter(([, v]) => !dns1123Subdomain.test(v) || v.length > 253)
+    .map(([k]) => ({ path: `input.${k}`, message: 'must be a DNS-1123 name' }));
+  if (errors.length) throw new ValidationError(errors);
+}
+
+/** The binding that holds a pipeline's defaults: an existing one, or null. */
+async function pipelineBinding(ctx: Context, namespace: string, pipeline: string): Promise<KubeObject | null> {
+  const list = await ctx.kube.request<KubeList>('GET', resourcePath(kinds.ResourceBinding, namespace));
+  return list.items.find((b) => bindingPipelineName(b) === pipeline) ?? null;
+}
+
+/**
+ * Read, change, write: a binding changed by someone else between the read and
+ * the write is read again (up to three times), so concurrent binds of
+ * different slots both land.
+ */
+async function updateBinding(
+  ctx: Context,
+  namespace: string,
+  pipeline: string,
+  change: (
+    entries: { name: string; resourceRef: { name: string } }[],
+  ) => { name: string; resourceRef: { name: string } }[] | null,
+  dryRun: boolean | null | undefined,
+): Promise<KubeObject> {
+  for (let attempt = 0; ; attempt++) {
+    const existing = await kubeWrite(ctx, { kind: 'ResourceBinding', namespace, name: pipeline }, () =>
+      pipelineBinding(ctx, namespace, pipeline),
+    );
+    const entries = bindingEntries(existing ?? { metadata: { name: pipeline } }).map((e) => ({
+      name: e.slot,
+      resourceRef: { name: e.resourceName },
+    }));
+    const next = change(entries);
+    if (next === null) throw new NotFoundError('ResourceBinding', namespace, pipeline);
+    const name = existing?.metadata.name ?? pipeline;
+    try {
+      return await kubeWrite(ctx, { kind: 'ResourceBinding', namespace, name }, () =>
+        existing
+          ? ctx.kube.request<KubeObject>('PUT', resourcePath(kinds.ResourceBinding, namespace, name), {
+              body: { ...forUpdate(existing), spec: { ...(existing.spec as object), resources: next } },
+              query: writeQuery(dryRun),
+            })
+          : ctx.kube.request<KubeObject>('POST', resourcePath(kinds.ResourceBinding, namespace), {
+              body: {
+                apiVersion: apiVersion(kinds.ResourceBinding),
+                kind: kinds.ResourceBinding.kind,
+                metadata: { name, namespace },
+                spec: { pipelineRef: { name: pipeline }, resources: next },
+              },
+              query: writeQuery(dryRun),
+            }),
+      );
+    } catch (err) {
+      if (err instanceof ConflictError && attempt < 3) continue;
+      throw err;
+    }
+  }
+}
+
+builder.mutationFields((t) => ({
+  bindResource: t.field({
+    type: ResourceBindingRef,
+    description:
+      'Gives a resource to a slot of a pipeline, in the pipeline’s ResourceBinding (created when it has none). ' +
+      'The resource’s type must be the slot’s.',
+    errors: { types: bindErrors, dataField: { name: 'binding' } },
+    args: { input: t.arg({ type: BindInput, required: true }), dryRun: t.arg.boolean(dryRunOptions) },
+    resolve: async (_root, { input, dryRun }, ctx) => {
+      checkNames(input);
+      const [pipeline, resource] = await Promise.all([
+        readForWrite(ctx, 'Pipeline', input.namespace, input.pipeline),
+        readForWrite<PipelineResourceObject>(ctx, 'PipelineResource', input.namespace, input.resource),
+      ]);
+      if (!pipeline) throw new NotFoundError('Pipeline', input.namespace, input.pipeline);
+      if (!resource) throw new NotFoundError('PipelineResource', input.namespace, input.resource);
+      const slots = pipelineSlots(pipeline);
+      const slot = slots.find((s) => s.name === input.slot);
+      if (!slot) {
+        throw new ValidationError([
+          {
+            path: 'input.slot',
+            message: slots.length
+              ? `pipeline ${input.pipeline} has no slot "${input.slot}"; its slots: ${slots.map((s) => s.name).join(', ')}`
+              : `pipeline ${input.pipeline} declares no slots (docs/bindings.md)`,
+          },
+        ]);
+      }
+      if (resource.spec?.type !== slot.type) {
+        throw new ValidationError([
+          {
+            path: 'input.resource',
+            message: `${input.resource} is a ${resource.spec?.type} resource; slot "${slot.name}" takes ${slot.type}`,
+          },
+        ]);
+      }
+      return updateBinding(
+        ctx,
+        input.namespace,
+        input.pipeline,
+        (entries) => [
+          ...entries.filter((e) => e.name !== input.slot),
+          { name: input.slot, resourceRef: { name: input.resource } },
+        ],
+        dryRun,
+      );
+    },
+  }),
+  unbindResource: t.field({
+    type: ResourceBindingRef,
+    description: 'Removes a slot’s resource from the pipeline’s ResourceBinding.',
+    errors: { types: bindErrors, dataField: { name: 'binding' } },
+    args: { input: t.arg({ type: UnbindInput, required: true }), dryRun: t.arg.boolean(dryRunOptions) },
+    resolve: async (_root, { input, dryRun }, ctx) => {
+      checkNames(input);
+      return updateBinding(
+        ctx,
+        input.namespace,
+        input.pipeline,
+        (entries) => (entries.some((e) => e.name === input.slot) ? entries.filter((e) => e.name !== input.slot) : null),
+        dryRun,
+      );
     },
   }),
 }));

@@ -1,0 +1,59 @@
+import type { Context } from '../context.js';
+import { KubeApiError } from '../kube/KubeApiError.js';
+import { type KindName, type KubeObject, kinds, resourcePath } from '../kube/kinds.js';
+import { type KubeErrorContext, mapKubeError } from '../kube/mapKubeError.js';
+
+/** An object read fresh from Kubernetes as the caller, for a write to start from; null when it does not exist. */
+export async function readForWrite<T extends KubeObject>(
+  ctx: Context,
+  kind: KindName,
+  namespace: string,
+  name: string,
+): Promise<T | null> {
+  try {
+    return await ctx.kube.request<T>('GET', resourcePath(kinds[kind], namespace, name));
+  } catch (err) {
+    if (err instanceof KubeApiError && err.status === 404) return null;
+    throw mapKubeError(err, { kind, namespace, name });
+  }
+}
+
+/**
+ * Runs a write as the caller and maps its failure to the errors a caller sees.
+ * On a conflict the current object is read again as the caller, so it is shown
+ * only to someone who may read it.
+ */
+export async function kubeWrite<T>(
+  ctx: Context,
+  target: { kind: KindName; namespace: string; name: string; notFound?: KubeErrorContext['notFound'] },
+  write: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await write();
+  } catch (err) {
+    ctx.logger.debug({ err, ...target }, 'write failed');
+    let current: KubeObject | undefined;
+    if (err instanceof KubeApiError && err.status === 409) {
+      current = (await readForWrite(ctx, target.kind, target.namespace, target.name).catch(() => null)) ?? undefined;
+    }
+    throw mapKubeError(err, { ...target, current: () => current });
+  }
+}
+
+/** Query parameters of every write: server-side dry run when asked, and unknown fields refused. */
+export const writeQuery = (dryRun: boolean | null | undefined) => ({
+  dryRun: dryRun ? 'All' : undefined,
+  fieldValidation: 'Strict',
+});
+
+/** What a PUT sends back: the object without its managedFields, which the apiserver keeps. */
+export function forUpdate<T extends KubeObject>(obj: T): T {
+  const { managedFields: _, ...metadata } = obj.metadata;
+  return { ...obj, metadata };
+}
+
+export const dryRunOptions = {
+  required: false,
+  defaultValue: false,
+  description: 'Validate with the apiserver (server-side dry run) without writing.',
+} as const;

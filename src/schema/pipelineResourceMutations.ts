@@ -227,8 +227,9 @@ builder.mutationFields((t) => ({
             apiVersion: 'v1',
             kind: 'DeleteOptions',
             ...(args.resourceVersion ? { preconditions: { resourceVersion: args.resourceVersion } } : {}),
+            // With a body, the apiserver ignores query parameters: dryRun must ride in it.
+            ...(args.dryRun ? { dryRun: ['All'] } : {}),
           },
-          query: { dryRun: args.dryRun ? 'All' : undefined },
         }),
       );
       return current;

@@ -22,8 +22,9 @@ export default defineConfig({
           globalSetup: ['test/helpers/globalSetup.ts'],
           testTimeout: 60_000,
           hookTimeout: 240_000,
-          // Files share one control plane but never each other's namespaces.
-          fileParallelism: true,
+          // Files share one control plane (never each other's namespaces) and run one at a
+          // time, so that request counts read from the apiserver's metrics are a file's own.
+          fileParallelism: false,
         },
       },
     ],

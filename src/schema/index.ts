@@ -1,4 +1,5 @@
 import { builder } from './builder.js';
+import { describeGenerated } from './describeGenerated.js';
 import './scalars.js';
 import './errors.js';
 import './pipelineResource.js';
@@ -10,4 +11,4 @@ import './task.js';
 import './pipelineRun.js';
 import './namespace.js';
 
-export const schema = builder.toSchema();
+export const schema = describeGenerated(builder.toSchema());

@@ -15,24 +15,33 @@ export const TaskRunRef = builder.objectRef<KubeObject>('TaskRun');
 
 export const LabelRef = builder.objectRef<{ key: string; value: string }>('Label').implement({
   description: 'A Kubernetes label.',
-  fields: (t) => ({ key: t.exposeString('key'), value: t.exposeString('value') }),
+  fields: (t) => ({
+    key: t.exposeString('key', { description: 'The key, with its optional DNS prefix (`example.com/team`).' }),
+    value: t.exposeString('value', { description: 'The value; may be empty.' }),
+  }),
 });
 
 /** Fields every Kubernetes-backed type has. */
 export const KubernetesObjectRef = builder.interfaceRef<KubeObject>('KubernetesObject').implement({
   description: 'An object stored in Kubernetes.',
   fields: (t) => ({
-    namespace: t.string({ resolve: (o) => o.metadata.namespace ?? '' }),
-    name: t.string({ resolve: (o) => o.metadata.name }),
+    namespace: t.string({ description: 'The Kubernetes namespace.', resolve: (o) => o.metadata.namespace ?? '' }),
+    name: t.string({ description: 'The Kubernetes name, unique in its namespace and kind.', resolve: (o) => o.metadata.name }),
     labels: t.field({
       type: [LabelRef],
+      description: 'Kubernetes labels, in key order.',
       resolve: (o) => Object.entries(o.metadata.labels ?? {}).map(([key, value]) => ({ key, value })),
     }),
     resourceVersion: t.string({
       description: 'Changes on every write; give it back to an update for optimistic concurrency.',
       resolve: (o) => o.metadata.resourceVersion ?? '',
     }),
-    createdAt: t.field({ type: 'DateTime', nullable: true, resolve: (o) => o.metadata.creationTimestamp ?? null }),
+    createdAt: t.field({
+      type: 'DateTime',
+      nullable: true,
+      description: 'When Kubernetes created it.',
+      resolve: (o) => o.metadata.creationTimestamp ?? null,
+    }),
   }),
 });
 

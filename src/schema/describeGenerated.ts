@@ -25,7 +25,8 @@ export function describeGenerated(schema: GraphQLSchema): GraphQLSchema {
     if (isObjectType(type) && conn) set(type, `A page of ${conn[1]} objects.`);
     if (isObjectType(type) && edge && type.getFields().cursor) set(type, `A ${edge[1]} and its cursor.`);
     if (isObjectType(type) && success) set(type, `\`${lower(success[1] ?? '')}\` succeeded.`);
-    if (isUnionType(type) && result) set(type, `What \`${lower(result[1] ?? '')}\` returns: success, or one of the errors listed.`);
+    if (isUnionType(type) && result)
+      set(type, `What \`${lower(result[1] ?? '')}\` returns: success, or one of the errors listed.`);
     if (type.name === 'PageInfo') set(type, 'Where a page sits in the whole list (Relay).');
     if (type.name === 'Node') set(type, 'An object with a global ID (Relay): `Query.node(id:)` reads it back.');
     if (!(isObjectType(type) || isInterfaceType(type))) continue;
@@ -49,7 +50,8 @@ export function describeGenerated(schema: GraphQLSchema): GraphQLSchema {
           endCursor: 'The cursor of the last object of the page.',
         }[field.name];
       if (text) set(field, text);
-      if (success && ['resource', 'binding', 'data'].includes(field.name)) set(field, 'The object as Kubernetes stored it (or would, for a dry run).');
+      if (success && ['resource', 'binding', 'data'].includes(field.name))
+        set(field, 'The object as Kubernetes stored it (or would, for a dry run).');
     }
   }
   return schema;

@@ -10,5 +10,6 @@ import './pipeline.js';
 import './task.js';
 import './pipelineRun.js';
 import './namespace.js';
+import './events.js';
 
 export const schema = describeGenerated(builder.toSchema());

@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { ExecutionArgs } from 'graphql';
+import { type ExecutionArgs, GraphQLError } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
@@ -22,7 +22,29 @@ export interface AppOptions {
   readMode?: ReadMode;
   /** How long in-flight requests may finish after stop() begins. */
   shutdownGraceMs?: number;
+  websocket?: Partial<WebSocketLimits>;
 }
+
+export interface WebSocketLimits {
+  /** Largest message a client may send; a larger one closes the socket with 1009. */
+  maxMessageBytes: number;
+  /** Open sockets; past it a new one is closed with 1013 (try again later). */
+  maxConnections: number;
+  /** Subscriptions on one socket; past it a new one gets an error. */
+  maxSubscriptionsPerConnection: number;
+  /** A socket that sends no `connection_init` within this is closed with 4408. */
+  connectionInitTimeoutMs: number;
+  /** Server pings, so dead peers and idle proxies are noticed. */
+  keepAliveMs: number;
+}
+
+export const defaultWebSocketLimits: WebSocketLimits = {
+  maxMessageBytes: 64 * 1024,
+  maxConnections: 10_000,
+  maxSubscriptionsPerConnection: 100,
+  connectionInitTimeoutMs: 10_000,
+  keepAliveMs: 12_000,
+};
 
 export interface App {
   start(port: number, host: string): Promise<{ port: number }>;
@@ -54,9 +76,14 @@ export function createApp(options: AppOptions): App {
     return yoga.handle(req, res);
   };
   const server: Server = createServer(handle);
-  const wss = new WebSocketServer({ server, path: yoga.graphqlEndpoint });
-  const wsServer = useServer<Record<string, unknown> | undefined, { caller?: Caller }>(
+  const limits = { ...defaultWebSocketLimits, ...options.websocket };
+  const wss = new WebSocketServer({ server, path: yoga.graphqlEndpoint, maxPayload: limits.maxMessageBytes });
+  wss.on('connection', (socket) => {
+    if (wss.clients.size > limits.maxConnections) socket.close(1013, 'Too many connections; try again later');
+  });
+  const wsServer = useServer<Record<string, unknown> | undefined, { caller?: Caller; subscriptions?: number }>(
     {
+      connectionInitWaitTimeout: limits.connectionInitTimeoutMs,
       // The token rides in connection_init's payload: `{ "authorization": "Bearer <token>" }`.
       onConnect: async (ctx) => {
         const header = ctx.connectionParams?.authorization;
@@ -71,6 +98,13 @@ export function createApp(options: AppOptions): App {
       execute: (args) => (args as EnvelopedArgs).rootValue.execute(args) as never,
       subscribe: (args) => (args as EnvelopedArgs).rootValue.subscribe(args) as never,
       onSubscribe: async (ctx, _id, payload) => {
+        if ((ctx.extra.subscriptions ?? 0) >= limits.maxSubscriptionsPerConnection) {
+          return [
+            new GraphQLError(`At most ${limits.maxSubscriptionsPerConnection} subscriptions per connection.`, {
+              extensions: { code: 'TOO_MANY_SUBSCRIPTIONS' },
+            }),
+          ];
+        }
         const {
           schema: s,
           execute,
@@ -97,8 +131,15 @@ export function createApp(options: AppOptions): App {
           rootValue: { execute, subscribe },
         } satisfies EnvelopedArgs;
       },
+      onOperation: (ctx) => {
+        ctx.extra.subscriptions = (ctx.extra.subscriptions ?? 0) + 1;
+      },
+      onComplete: (ctx) => {
+        ctx.extra.subscriptions = Math.max(0, (ctx.extra.subscriptions ?? 1) - 1);
+      },
     },
     wss,
+    limits.keepAliveMs,
   );
 
   return {

@@ -155,8 +155,12 @@ export class Reflector {
     return () => this.listeners.delete(listener);
   }
 
-  private emit(type: ChangeType, object: KubeObject): void {
-    const event = { type, object, resourceVersion: object.metadata.resourceVersion ?? '' };
+  /**
+   * `resourceVersion` is where in the kind's history the change happened, so
+   * that events reach listeners in resourceVersion order (see relist).
+   */
+  private emit(type: ChangeType, object: KubeObject, resourceVersion: string): void {
+    const event = { type, object, resourceVersion };
     for (const listener of this.listeners) {
       try {
         listener(event);
@@ -208,20 +212,26 @@ export class Reflector {
       resourceVersion = page.metadata.resourceVersion;
     } while (continueToken);
 
-    // Emit the difference, so listeners see what changed while nobody watched.
+    // Emit the difference, so listeners see what changed while nobody watched:
+    // changes at each object's own resourceVersion, in order, then deletions at
+    // the LIST's (when exactly they happened is no longer known).
+    this.resourceVersion = resourceVersion;
+    const changed: { type: ChangeType; obj: KubeObject }[] = [];
     for (const [key, obj] of fresh) {
       const old = this.store.get(key);
       this.put(key, obj);
-      if (!old) this.emit('ADDED', obj);
-      else if (old.metadata.resourceVersion !== obj.metadata.resourceVersion) this.emit('MODIFIED', obj);
+      if (!old) changed.push({ type: 'ADDED', obj });
+      else if (old.metadata.resourceVersion !== obj.metadata.resourceVersion) changed.push({ type: 'MODIFIED', obj });
     }
+    const rv = (o: KubeObject) => o.metadata.resourceVersion ?? '';
+    changed.sort((a, b) => rv(a.obj).length - rv(b.obj).length || (rv(a.obj) < rv(b.obj) ? -1 : rv(a.obj) > rv(b.obj) ? 1 : 0));
+    for (const c of changed) this.emit(c.type, c.obj, rv(c.obj));
     for (const [key, old] of this.store) {
       if (!fresh.has(key)) {
         this.put(key, undefined);
-        this.emit('DELETED', old);
+        this.emit('DELETED', old, resourceVersion ?? '');
       }
     }
-    this.resourceVersion = resourceVersion;
     if (!this.hasSynced) {
       this.hasSynced = true;
       this.syncedResolve();
@@ -264,7 +274,7 @@ export class Reflector {
         if (event.type === 'BOOKMARK') continue;
         const key = objectKey(obj);
         this.put(key, event.type === 'DELETED' ? undefined : obj);
-        this.emit(event.type, obj);
+        this.emit(event.type, obj, obj.metadata.resourceVersion ?? '');
       }
     } catch (err) {
       if (stalled) {

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { EventLog } from '../subscriptions/EventLog.js';
 import { indexes } from './indexes.js';
 import type { KubeClient } from './KubeClient.js';
 import { type KindName, type KubeObject, kinds } from './kinds.js';
@@ -11,11 +12,34 @@ export interface ResourceCacheOptions {
   /** Cache only these namespaces (one watch per kind and namespace); all namespaces when empty. */
   namespaces?: readonly string[];
   reflector?: Partial<Pick<ReflectorOptions, 'watchTimeoutSeconds' | 'stallGraceMs' | 'backoff'>>;
+  /** Events kept per kind for subscribers that resume (`since`). */
+  eventLogSize?: number;
 }
 
 /** One kind's cached objects, over one reflector per cached namespace. */
 export class KindCache {
-  constructor(private readonly reflectors: readonly Reflector[]) {}
+  /** Recent events, for subscribers that resume with `since`. */
+  readonly log: EventLog;
+
+  constructor(
+    private readonly reflectors: readonly Reflector[],
+    logSize = 10_000,
+  ) {
+    this.log = new EventLog(logSize);
+    for (const r of reflectors) r.subscribe((event) => this.log.append(event));
+    void Promise.all(reflectors.map((r) => r.synced)).then(() => this.log.completeFrom(this.resourceVersion));
+  }
+
+  /** The newest resourceVersion the cache has seen for this kind. */
+  get resourceVersion(): string | undefined {
+    let newest: string | undefined;
+    for (const r of this.reflectors) {
+      const v = r.lastResourceVersion;
+      if (v !== undefined && (newest === undefined || v.length > newest.length || (v.length === newest.length && v > newest)))
+        newest = v;
+    }
+    return newest;
+  }
 
   get(namespace: string, name: string): KubeObject | undefined {
     for (const r of this.reflectors) {
@@ -46,13 +70,21 @@ export class KindCache {
 
   subscribe(listener: (event: ReflectorEvent) => void): () => void {
     const offs = this.reflectors.map((r) => r.subscribe(listener));
+    this.subscribers++;
+    let done = false;
     return () => {
+      if (done) return;
+      done = true;
+      this.subscribers--;
       for (const off of offs) off();
     };
   }
 
+  private subscribers = 0;
+
+  /** Live subscriptions to this kind (the event log's own listener aside). */
   get listenerCount(): number {
-    return Math.max(0, ...this.reflectors.map((r) => r.listenerCount));
+    return this.subscribers;
   }
 
   get size(): number {
@@ -80,7 +112,7 @@ export class ResourceCache {
           }),
       );
       this.reflectors.push(...rs);
-      this.byKind.set(name, new KindCache(rs));
+      this.byKind.set(name, new KindCache(rs, options.eventLogSize));
     }
   }
 

@@ -19,7 +19,13 @@ builder.objectType(ValidationError, {
   name: 'ValidationError',
   description: 'The input is invalid; nothing was written.',
   interfaces: [ErrorInterface],
-  fields: (t) => ({ fieldErrors: t.field({ type: [FieldErrorRef], resolve: (e) => e.fieldErrors }) }),
+  fields: (t) => ({
+    fieldErrors: t.field({
+      type: [FieldErrorRef],
+      description: 'Every problem found, each with the path of the input it concerns; never empty.',
+      resolve: (e) => e.fieldErrors,
+    }),
+  }),
 });
 
 builder.objectType(NotFoundError, {
@@ -27,9 +33,14 @@ builder.objectType(NotFoundError, {
   description: 'The object does not exist.',
   interfaces: [ErrorInterface],
   fields: (t) => ({
-    kind: t.exposeString('kind'),
-    namespace: t.exposeString('namespace'),
-    name: t.string({ resolve: (e) => e.resourceName }),
+    kind: t.exposeString('kind', {
+      description:
+        'The Kubernetes kind of what is missing, e.g. `PipelineResource`, `Pipeline`, `ResourceBinding`, or `Namespace` when a create targets a namespace that does not exist.',
+    }),
+    namespace: t.exposeString('namespace', {
+      description: 'The namespace it was looked for in; empty when `kind` is `Namespace`.',
+    }),
+    name: t.string({ description: 'The name that was looked for.', resolve: (e) => e.resourceName }),
   }),
 });
 
@@ -38,7 +49,13 @@ builder.objectType(ConflictError, {
   description: 'The object exists already, or changed since it was read; `current` is its state now.',
   interfaces: [ErrorInterface],
   fields: (t) => ({
-    current: t.field({ type: PipelineResourceRef, nullable: true, resolve: (e) => e.current ?? null }),
+    current: t.field({
+      type: PipelineResourceRef,
+      nullable: true,
+      description:
+        'The object as it is now, read again as the caller: compare, then retry with its `resourceVersion`. Null when it could not be read (deleted meanwhile, or not readable by the caller).',
+      resolve: (e) => e.current ?? null,
+    }),
   }),
 });
 
@@ -58,5 +75,11 @@ builder.objectType(InUseError, {
   name: 'InUseError',
   description: 'The resource is bound to pipelines; delete with `force: true` to delete it all the same.',
   interfaces: [ErrorInterface],
-  fields: (t) => ({ bindings: t.field({ type: [ResourceBindingRef], resolve: (e) => e.bindings }) }),
+  fields: (t) => ({
+    bindings: t.field({
+      type: [ResourceBindingRef],
+      description: 'The ResourceBindings that give the resource to a pipeline (those the caller may read).',
+      resolve: (e) => e.bindings,
+    }),
+  }),
 });

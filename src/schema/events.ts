@@ -1,56 +1,194 @@
+import { GraphQLError } from 'graphql';
 import { forbidden } from '../auth/guards.js';
-import { kinds } from '../kube/kinds.js';
-import type { ChangeType, ReflectorEvent } from '../kube/Reflector.js';
-import type { PipelineResourceObject } from '../resources/PipelineResourceObject.js';
-import { SubscriberQueue } from '../subscriptions/SubscriberQueue.js';
+import type { Context } from '../context.js';
+import { type KindName, type KubeObject, kinds } from '../kube/kinds.js';
+import type { ReflectorEvent } from '../kube/Reflector.js';
+import { str } from '../kube/read.js';
+import { compareVersions } from '../subscriptions/EventLog.js';
+import { type StreamEvent, SubscriberQueue } from '../subscriptions/SubscriberQueue.js';
 import { builder } from './builder.js';
-import { PipelineResourceRef } from './refs.js';
+import { PipelineRef, PipelineResourceRef, PipelineRunRef, ResourceBindingRef } from './refs.js';
+import { bindingPipelineName } from './resourceBinding.js';
 
-const ResourceEventType = builder.enumType('ResourceEventType', {
+/** How often a live subscription's right to watch is checked again; revoked access ends it. */
+export const accessRecheckMs = { value: 30_000 };
+
+const EventType = builder.enumType('ResourceEventType', {
   description: 'What happened to the object.',
   values: {
-    ADDED: { description: 'Created, or first seen.' },
+    ADDED: { description: 'Created, or first seen (and, after RESYNC, each object as it is now).' },
     MODIFIED: { description: 'Changed; `object` is its new state.' },
     DELETED: { description: 'Deleted; `object` is its last state.' },
-    RESYNC: { description: 'Missed events could not be replayed; the current state follows.' },
+    RESYNC: {
+      description:
+        'The events since `since` could not be replayed; ADDED events with the current state of every matching object follow. `object` is null.',
+    },
   } as const,
 });
 
-const ResourceEventRef = builder.objectRef<ReflectorEvent>('ResourceEvent').implement({
-  description: 'A change to a PipelineResource.',
-  fields: (t) => ({
-    type: t.field({ type: ResourceEventType, resolve: (e): ChangeType => e.type }),
-    resourceVersion: t.exposeString('resourceVersion'),
-    object: t.field({ type: PipelineResourceRef, resolve: (e) => e.object as PipelineResourceObject }),
-  }),
-});
+const sinceArg = {
+  required: false,
+  description:
+    'The last resourceVersion the subscriber saw: the events it missed are replayed first, or RESYNC and the current state when they are no longer kept.',
+} as const;
+
+/** One event type per kind, e.g. `ResourceEvent { type resourceVersion object: PipelineResource }`. */
+function eventType(name: string, kind: string, ref: typeof PipelineResourceRef | typeof ResourceBindingRef) {
+  return builder.objectRef<StreamEvent>(name).implement({
+    description: `A change to a ${kind}.`,
+    fields: (t) => ({
+      type: t.field({ type: EventType, description: 'What happened.', resolve: (e) => e.type }),
+      resourceVersion: t.exposeString('resourceVersion', {
+        description: 'Where in the kind’s history this happened; pass the last one seen as `since` to resume.',
+      }),
+      object: t.field({
+        type: ref,
+        nullable: true,
+        description: 'The object after the change (before it, for DELETED); null for RESYNC.',
+        // biome-ignore lint/suspicious/noExplicitAny: the object's type is the ref's, which Pothos cannot infer through the union
+        resolve: (e) => (e.object as any) ?? null,
+      }),
+    }),
+  });
+}
+
+interface StreamOptions {
+  kind: KindName;
+  namespace: string | null | undefined;
+  since: string | null | undefined;
+  matches: (obj: KubeObject) => boolean;
+}
+
+/**
+ * A subscriber's stream of one kind, from the shared reflectors (one watch per
+ * kind, however many subscribers): the events it missed since `since` (or
+ * RESYNC and the current state), then live events, in resourceVersion order.
+ */
+async function stream(ctx: Context, options: StreamOptions): Promise<SubscriberQueue> {
+  const spec = kinds[options.kind];
+  const namespace = options.namespace ?? undefined;
+  const mayWatch = () => ctx.authorizer.allowed(ctx.caller, 'watch', spec, namespace);
+  // Namespace-scoped users name their namespace; events from others are never sent.
+  if (!(await mayWatch())) throw forbidden('watch', spec, namespace);
+  if (!ctx.cache.has(options.kind)) {
+    throw new GraphQLError(`${options.kind} is not cached by this gateway (see --cache-kinds), so it cannot be streamed.`, {
+      extensions: { code: 'UNAVAILABLE' },
+    });
+  }
+  const cache = ctx.cache.reflector(options.kind);
+  const matches = (obj: KubeObject) => (!namespace || obj.metadata.namespace === namespace) && options.matches(obj);
+
+  const cleanup: (() => void)[] = [];
+  const queue = new SubscriberQueue(() => {
+    for (const fn of cleanup) fn();
+  });
+  // Everything below up to `subscribe` runs in one tick: no live event can slip between replay and stream.
+  if (options.since) {
+    const missed = cache.log.since(options.since);
+    if (missed) {
+      for (const e of missed) if (matches(e.object)) queue.preload(e);
+    } else {
+      const now = cache.resourceVersion ?? '';
+      queue.preload({ type: 'RESYNC', object: null, resourceVersion: now });
+      for (const obj of cache.list(namespace)) {
+        if (matches(obj)) queue.preload({ type: 'ADDED', object: obj, resourceVersion: obj.metadata.resourceVersion ?? now });
+      }
+    }
+  }
+  const since = options.since;
+  cleanup.push(
+    cache.subscribe((event: ReflectorEvent) => {
+      // A subscriber resuming from another replica may be ahead of this one: nothing twice.
+      if (!matches(event.object) || (since && (compareVersions(event.resourceVersion, since) ?? 1) <= 0)) return;
+      queue.push(event);
+    }),
+  );
+  const recheck = setInterval(() => {
+    mayWatch().then(
+      (ok) => {
+        if (!ok) queue.fail(forbidden('watch', spec, namespace));
+      },
+      () => {},
+    );
+  }, accessRecheckMs.value);
+  recheck.unref();
+  cleanup.push(() => clearInterval(recheck));
+  return queue;
+}
+
+const ResourceEventRef = eventType('ResourceEvent', 'PipelineResource', PipelineResourceRef);
+const ResourceBindingEventRef = eventType('ResourceBindingEvent', 'ResourceBinding', ResourceBindingRef);
+const PipelineEventRef = eventType('PipelineEvent', 'Pipeline', PipelineRef);
+const PipelineRunEventRef = eventType('PipelineRunEvent', 'PipelineRun', PipelineRunRef);
+
+const nameArg = { required: false, description: 'Only the object of this name.' } as const;
+const namespaceArg = {
+  required: false,
+  description: 'Only this namespace; all namespaces needs the right to watch them all.',
+} as const;
+const byName = (name: string | null | undefined) => (o: KubeObject) => !name || o.metadata.name === name;
 
 builder.subscriptionFields((t) => ({
   pipelineResourceEvents: t.field({
     type: ResourceEventRef,
-    description: 'Changes to PipelineResources from now on, optionally filtered.',
+    description: 'Changes to PipelineResources, optionally filtered.',
     args: {
-      namespace: t.arg.string({ required: false }),
-      name: t.arg.string({ required: false }),
-      type: t.arg.string({ required: false }),
+      namespace: t.arg.string(namespaceArg),
+      name: t.arg.string(nameArg),
+      type: t.arg.string({ required: false, description: 'Only resources of this type.' }),
+      since: t.arg.string(sinceArg),
     },
-    subscribe: async (_root, args, ctx) => {
-      // Namespace-scoped users name their namespace; events from others are never sent.
-      if (!(await ctx.authorizer.allowed(ctx.caller, 'watch', kinds.PipelineResource, args.namespace ?? undefined))) {
-        throw forbidden('watch', kinds.PipelineResource, args.namespace ?? undefined);
-      }
-      const reflector = ctx.cache.reflector('PipelineResource');
-      const unsubscribe: { fn?: () => void } = {};
-      const queue = new SubscriberQueue(() => unsubscribe.fn?.());
-      unsubscribe.fn = reflector.subscribe((event) => {
-        const obj = event.object as PipelineResourceObject;
-        if (args.namespace && obj.metadata.namespace !== args.namespace) return;
-        if (args.name && obj.metadata.name !== args.name) return;
-        if (args.type && obj.spec?.type !== args.type) return;
-        queue.push(event);
-      });
-      return queue;
+    subscribe: (_root, args, ctx) =>
+      stream(ctx, {
+        kind: 'PipelineResource',
+        namespace: args.namespace,
+        since: args.since,
+        matches: (o) => byName(args.name)(o) && (!args.type || str(o, 'spec', 'type') === args.type),
+      }),
+    resolve: (event) => event,
+  }),
+  resourceBindingEvents: t.field({
+    type: ResourceBindingEventRef,
+    description: 'Changes to ResourceBindings, optionally filtered.',
+    args: {
+      namespace: t.arg.string(namespaceArg),
+      name: t.arg.string(nameArg),
+      pipeline: t.arg.string({ required: false, description: 'Only the bindings of this pipeline.' }),
+      since: t.arg.string(sinceArg),
     },
+    subscribe: (_root, args, ctx) =>
+      stream(ctx, {
+        kind: 'ResourceBinding',
+        namespace: args.namespace,
+        since: args.since,
+        matches: (o) => byName(args.name)(o) && (!args.pipeline || bindingPipelineName(o) === args.pipeline),
+      }),
+    resolve: (event) => event,
+  }),
+  pipelineEvents: t.field({
+    type: PipelineEventRef,
+    description: 'Changes to Tekton Pipelines, optionally filtered.',
+    args: { namespace: t.arg.string(namespaceArg), name: t.arg.string(nameArg), since: t.arg.string(sinceArg) },
+    subscribe: (_root, args, ctx) =>
+      stream(ctx, { kind: 'Pipeline', namespace: args.namespace, since: args.since, matches: byName(args.name) }),
+    resolve: (event) => event,
+  }),
+  pipelineRunEvents: t.field({
+    type: PipelineRunEventRef,
+    description: 'Changes to Tekton PipelineRuns (status and conditions as they progress), optionally filtered.',
+    args: {
+      namespace: t.arg.string(namespaceArg),
+      name: t.arg.string(nameArg),
+      pipeline: t.arg.string({ required: false, description: 'Only the runs of this pipeline.' }),
+      since: t.arg.string(sinceArg),
+    },
+    subscribe: (_root, args, ctx) =>
+      stream(ctx, {
+        kind: 'PipelineRun',
+        namespace: args.namespace,
+        since: args.since,
+        matches: (o) => byName(args.name)(o) && (!args.pipeline || str(o, 'spec', 'pipelineRef', 'name') === args.pipeline),
+      }),
     resolve: (event) => event,
   }),
 }));

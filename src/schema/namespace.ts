@@ -22,17 +22,20 @@ builder.node(NamespaceRef, {
   id: { resolve: (n) => n.name },
   loadOne: async (name, ctx) => ((await readableNamespaces(ctx, name)).includes(name) ? { name } : null),
   fields: (t) => ({
-    name: t.exposeString('name'),
+    name: t.exposeString('name', { description: 'The Kubernetes name of the namespace.' }),
     pipelineResources: t.field({
       type: [PipelineResourceRef],
+      description: 'Its PipelineResources, by name; empty when the caller may not list them.',
       resolve: async (n, _a, ctx) => sorted((await ctx.loaders.list('PipelineResource', n.name)) as PipelineResourceObject[]),
     }),
     pipelines: t.field({
       type: [PipelineRef],
+      description: 'Its Tekton Pipelines, by name; empty when the caller may not list them.',
       resolve: async (n, _a, ctx) => sorted(await ctx.loaders.list('Pipeline', n.name)),
     }),
     resourceBindings: t.field({
       type: [ResourceBindingRef],
+      description: 'Its ResourceBindings, by name; empty when the caller may not list them.',
       resolve: async (n, _a, ctx) => sorted(await ctx.loaders.list('ResourceBinding', n.name)),
     }),
     pipelineRuns: t.field({
@@ -57,9 +60,15 @@ async function readableNamespaces(ctx: Context, only?: string): Promise<string[]
 }
 
 const GraphNodeKind = builder.enumType('GraphNodeKind', {
-  values: ['RESOURCE', 'PIPELINE', 'RUN'] as const,
+  description: 'What object a node of the resource graph is.',
+  values: {
+    RESOURCE: { description: 'A PipelineResource; `label` is its type.' },
+    PIPELINE: { description: 'A Tekton Pipeline; `label` is null.' },
+    RUN: { description: 'A PipelineRun; `label` is its `RunStatus`.' },
+  } as const,
 });
 const GraphEdgeKind = builder.enumType('GraphEdgeKind', {
+  description: 'How two nodes of the resource graph connect; edges point from `from` to `to`.',
   values: {
     BINDS: { description: 'resource → pipeline: a binding gives the resource to the pipeline; `label` is the slot.' },
     RAN: { description: 'pipeline → run.' },
@@ -81,26 +90,40 @@ interface GraphEdge {
 }
 
 const GraphNodeRef = builder.objectRef<GraphNode>('GraphNode').implement({
+  description: 'An object of the resource graph.',
   fields: (t) => ({
     id: t.exposeID('id', { description: 'The global ID of the object: `node(id:)` reads it.' }),
-    kind: t.field({ type: GraphNodeKind, resolve: (n) => n.kind }),
-    name: t.exposeString('name'),
+    kind: t.field({ type: GraphNodeKind, description: 'What the object is.', resolve: (n) => n.kind }),
+    name: t.exposeString('name', { description: 'The Kubernetes name of the object.' }),
     label: t.string({ nullable: true, description: 'Resource type, or run status.', resolve: (n) => n.label }),
   }),
 });
 const GraphEdgeRef = builder.objectRef<GraphEdge>('GraphEdge').implement({
+  description: 'A directed link between two nodes of the resource graph.',
   fields: (t) => ({
-    from: t.exposeID('from'),
-    to: t.exposeID('to'),
-    kind: t.field({ type: GraphEdgeKind, resolve: (e) => e.kind }),
-    label: t.string({ nullable: true, resolve: (e) => e.label }),
+    from: t.exposeID('from', { description: 'The `id` of the node it starts from.' }),
+    to: t.exposeID('to', { description: 'The `id` of the node it points to.' }),
+    kind: t.field({ type: GraphEdgeKind, description: 'What the link means.', resolve: (e) => e.kind }),
+    label: t.string({
+      nullable: true,
+      description: 'The slot for `BINDS`, the resourceVersion used for `USED` (null when not recorded); null for `RAN`.',
+      resolve: (e) => e.label,
+    }),
   }),
 });
 const ResourceGraphRef = builder.objectRef<{ nodes: GraphNode[]; edges: GraphEdge[] }>('ResourceGraph').implement({
   description: 'Resources, pipelines and recent runs of a namespace, and how they connect, for drawing.',
   fields: (t) => ({
-    nodes: t.field({ type: [GraphNodeRef], resolve: (g) => g.nodes }),
-    edges: t.field({ type: [GraphEdgeRef], resolve: (g) => g.edges }),
+    nodes: t.field({
+      type: [GraphNodeRef],
+      description: 'Resources and pipelines, each by name, then runs, newest first per pipeline.',
+      resolve: (g) => g.nodes,
+    }),
+    edges: t.field({
+      type: [GraphEdgeRef],
+      description: 'The links between `nodes`; every edge joins two of them.',
+      resolve: (g) => g.edges,
+    }),
   }),
 });
 
@@ -113,11 +136,15 @@ builder.queryFields((t) => ({
   namespace: t.field({
     type: NamespaceRef,
     nullable: true,
+    description:
+      'A namespace by name. It is not checked to exist: for one that does not, or that the caller may not read, its lists are empty.',
     args: { name: t.arg.string({ required: true }) },
     resolve: (_root, args) => ({ name: args.name }),
   }),
   resourceGraph: t.field({
     type: ResourceGraphRef,
+    description:
+      'The graph of a namespace: resources, pipelines, their newest runs, and the bindings and usages that join them; only what the caller may list.',
     args: {
       namespace: t.arg.string({ required: true }),
       runsPerPipeline: t.arg.int({ required: false, defaultValue: 5, description: 'Newest runs shown per pipeline (0–50).' }),

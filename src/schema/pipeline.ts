@@ -21,7 +21,7 @@ import { bindingEntries } from './resourceBinding.js';
 const PipelineTaskRef = builder.objectRef<PipelineTask & { namespace: string }>('PipelineTask').implement({
   description: 'A task of a pipeline.',
   fields: (t) => ({
-    name: t.exposeString('name'),
+    name: t.exposeString('name', { description: 'Its name within the pipeline (`spec.tasks[].name` or `spec.finally[].name`).' }),
     taskName: t.string({
       nullable: true,
       description: 'The referenced Task, when it is one by name.',
@@ -30,9 +30,14 @@ const PipelineTaskRef = builder.objectRef<PipelineTask & { namespace: string }>(
     task: t.field({
       type: TaskRef,
       nullable: true,
+      description:
+        'The Task it runs; null when it names none (inline `taskSpec` or a resolver), or the Task does not exist or the caller may not read it.',
       resolve: (pt, _args, ctx) => (pt.taskName ? ctx.loaders.get('Task', pt.namespace, pt.taskName) : null),
     }),
-    runAfter: t.stringList({ resolve: (pt) => pt.runAfter }),
+    runAfter: t.stringList({
+      description: 'Names of the pipeline tasks it runs after (`runAfter`); empty when none.',
+      resolve: (pt) => pt.runAfter,
+    }),
     finally: t.exposeBoolean('finally', { description: 'Runs in the pipeline’s `finally` section.' }),
   }),
 });
@@ -40,9 +45,16 @@ const PipelineTaskRef = builder.objectRef<PipelineTask & { namespace: string }>(
 const SlotRef = builder.objectRef<Slot & { pipeline: KubeObject }>('ResourceSlot').implement({
   description: 'A resource a pipeline takes: its name and resource type (docs/bindings.md).',
   fields: (t) => ({
-    name: t.exposeString('name'),
+    name: t.exposeString('name', {
+      description:
+        'The slot name, from the annotation `slots.resources.tekton.dev/<name>`; also the name of the `object` param that receives the resource’s params.',
+    }),
     type: t.exposeString('type', { description: 'The resource type it accepts, e.g. `git`.' }),
-    description: t.string({ nullable: true, resolve: (s) => s.description ?? null }),
+    description: t.string({
+      nullable: true,
+      description: 'The description of the pipeline param of the same name (`spec.params[].description`); null when none.',
+      resolve: (s) => s.description ?? null,
+    }),
     resource: t.field({
       type: PipelineResourceRef,
       nullable: true,
@@ -63,9 +75,14 @@ builder.node(PipelineRef, {
   id: { resolve: objectId },
   loadOne: (id, ctx) => ctx.loaders.get('Pipeline', ...splitId(id)),
   fields: (t) => ({
-    description: t.string({ nullable: true, resolve: (p) => str(p, 'spec', 'description') ?? null }),
+    description: t.string({
+      nullable: true,
+      description: 'Free text from `spec.description`; null when none.',
+      resolve: (p) => str(p, 'spec', 'description') ?? null,
+    }),
     tasks: t.field({
       type: [PipelineTaskRef],
+      description: 'Its tasks: `spec.tasks`, then `spec.finally`, each in written order.',
       resolve: (p) => pipelineTasks(p).map((pt) => ({ ...pt, namespace: p.metadata.namespace ?? '' })),
     }),
     slots: t.field({
@@ -75,6 +92,7 @@ builder.node(PipelineRef, {
     }),
     bindings: t.field({
       type: [ResourceBindingRef],
+      description: 'The ResourceBindings that give it resources (normally one, named after the pipeline).',
       resolve: (p, _args, ctx) => ctx.loaders.byIndex('ResourceBinding', 'byPipeline', objectId(p)),
     }),
     resources: t.field({
@@ -121,6 +139,7 @@ builder.queryFields((t) => ({
   pipeline: t.field({
     type: PipelineRef,
     nullable: true,
+    description: 'One Tekton Pipeline, or null when there is none.',
     args: { namespace: t.arg.string({ required: true }), name: t.arg.string({ required: true }) },
     resolve: async (_root, args, ctx) => {
       await requireAllowed(ctx, 'get', kinds.Pipeline, args.namespace);

@@ -15,7 +15,10 @@ import {
 
 const ResourceParamRef = builder.objectRef<{ name: string; value: string }>('ResourceParam').implement({
   description: 'A param of a resource, as its type defines it.',
-  fields: (t) => ({ name: t.exposeString('name'), value: t.exposeString('value') }),
+  fields: (t) => ({
+    name: t.exposeString('name', { description: 'The param name (`spec.params[].name`), e.g. `url`.' }),
+    value: t.exposeString('value', { description: 'The value, always a string; may be empty.' }),
+  }),
 });
 
 const SecretRefRef = builder.objectRef<{ fieldName: string; secretName: string; secretKey: string }>('SecretRef').implement({
@@ -37,9 +40,21 @@ builder.node(PipelineResourceRef, {
       description: 'The resource type, e.g. `git`; see `resourceTypes`.',
       resolve: (o) => String(o.spec?.type ?? ''),
     }),
-    description: t.string({ nullable: true, resolve: (o) => o.spec?.description ?? null }),
-    params: t.field({ type: [ResourceParamRef], resolve: (o) => params(o) }),
-    secrets: t.field({ type: [SecretRefRef], resolve: (o) => secrets(o) }),
+    description: t.string({
+      nullable: true,
+      description: 'Free text from `spec.description`; null when none.',
+      resolve: (o) => o.spec?.description ?? null,
+    }),
+    params: t.field({
+      type: [ResourceParamRef],
+      description: 'Its plain params (`spec.params`), in stored order; secret params are in `secrets`.',
+      resolve: (o) => params(o),
+    }),
+    secrets: t.field({
+      type: [SecretRefRef],
+      description: 'Where its secret params come from (`spec.secrets`): Secret references, never values.',
+      resolve: (o) => secrets(o),
+    }),
     bindings: t.field({
       type: [ResourceBindingRef],
       description: 'The bindings that give this resource to a pipeline.',

@@ -10,43 +10,91 @@ import { bindingEntries, bindingPipelineName } from './resourceBinding.js';
 import { dryRunOptions, forUpdate, kubeWrite, readForWrite, writeQuery } from './writes.js';
 
 const ParamInput = builder.inputType('ResourceParamInput', {
-  fields: (t) => ({ name: t.string({ required: true }), value: t.string({ required: true }) }),
+  description: 'A plain param of a resource.',
+  fields: (t) => ({
+    name: t.string({
+      required: true,
+      description: 'One of the non-secret `params` of the resource type; each name at most once.',
+    }),
+    value: t.string({ required: true, description: 'The value, at most 4096 characters; may be empty.' }),
+  }),
 });
 const SecretRefInput = builder.inputType('SecretRefInput', {
+  description: 'Where a secret param comes from: a key of a Secret. The value itself never passes through the gateway.',
   fields: (t) => ({
-    fieldName: t.string({ required: true }),
-    secretName: t.string({ required: true }),
-    secretKey: t.string({ required: true }),
+    fieldName: t.string({
+      required: true,
+      description: 'The secret param it provides, one of the type’s `params` with `secret: true`, e.g. `authToken`.',
+    }),
+    secretName: t.string({ required: true, description: 'The Secret, in the resource’s namespace (a DNS-1123 name).' }),
+    secretKey: t.string({ required: true, description: 'The key within the Secret.' }),
   }),
 });
 const LabelInput = builder.inputType('LabelInput', {
-  fields: (t) => ({ key: t.string({ required: true }), value: t.string({ required: true }) }),
+  description: 'A Kubernetes label.',
+  fields: (t) => ({
+    key: t.string({
+      required: true,
+      description: 'The key, with its optional DNS prefix (`example.com/team`); each key at most once.',
+    }),
+    value: t.string({ required: true, description: 'The value, at most 63 characters; may be empty.' }),
+  }),
 });
 const CreateInput = builder.inputType('CreatePipelineResourceInput', {
+  description: 'A new PipelineResource.',
   fields: (t) => ({
-    namespace: t.string({ required: true }),
-    name: t.string({ required: true }),
+    namespace: t.string({ required: true, description: 'An existing namespace; a NotFoundError (kind `Namespace`) otherwise.' }),
+    name: t.string({
+      required: true,
+      description: 'A DNS-1123 subdomain of at most 253 characters, not yet used by a PipelineResource of the namespace.',
+    }),
     type: t.string({ required: true, description: 'One of `resourceTypes`.' }),
-    description: t.string({ required: false }),
-    params: t.field({ type: [ParamInput], required: false }),
-    secrets: t.field({ type: [SecretRefInput], required: false }),
-    labels: t.field({ type: [LabelInput], required: false }),
+    description: t.string({ required: false, description: 'Free text, at most 1024 characters.' }),
+    params: t.field({
+      type: [ParamInput],
+      required: false,
+      description: 'Its plain params (at most 64); every `required` param of the type must have a non-blank value.',
+    }),
+    secrets: t.field({
+      type: [SecretRefInput],
+      required: false,
+      description: 'Where its secret params come from (at most 32).',
+    }),
+    labels: t.field({ type: [LabelInput], required: false, description: 'Kubernetes labels (at most 64).' }),
   }),
 });
 const UpdateInput = builder.inputType('UpdatePipelineResourceInput', {
   description: 'Fields left out keep their current value; fields given replace it whole.',
   fields: (t) => ({
-    namespace: t.string({ required: true }),
-    name: t.string({ required: true }),
+    namespace: t.string({ required: true, description: 'The namespace of the resource to change.' }),
+    name: t.string({ required: true, description: 'The name of the resource to change; names cannot change.' }),
     resourceVersion: t.string({
       required: true,
       description: 'The version the change is based on; a stale one gets a ConflictError.',
     }),
-    type: t.string({ required: false }),
-    description: t.string({ required: false }),
-    params: t.field({ type: [ParamInput], required: false }),
-    secrets: t.field({ type: [SecretRefInput], required: false }),
-    labels: t.field({ type: [LabelInput], required: false }),
+    type: t.string({
+      required: false,
+      description: 'A new resource type, one of `resourceTypes`; it must be the type of every slot the resource is bound to.',
+    }),
+    description: t.string({
+      required: false,
+      description: 'Replaces the description (at most 1024 characters); null removes it.',
+    }),
+    params: t.field({
+      type: [ParamInput],
+      required: false,
+      description: 'Replaces all plain params; null keeps them. To change single params, see `patchPipelineResourceParams`.',
+    }),
+    secrets: t.field({
+      type: [SecretRefInput],
+      required: false,
+      description: 'Replaces all secret references; null keeps them.',
+    }),
+    labels: t.field({
+      type: [LabelInput],
+      required: false,
+      description: 'Replaces all labels; null keeps them, an empty list removes them.',
+    }),
   }),
 });
 

@@ -30,20 +30,37 @@ const RunStatusEnum = builder.enumType('RunStatus', {
 const ConditionRef = builder.objectRef<Condition>('Condition').implement({
   description: 'A Kubernetes status condition.',
   fields: (t) => ({
-    type: t.exposeString('type'),
+    type: t.exposeString('type', { description: 'What the condition is about, e.g. `Succeeded`.' }),
     status: t.exposeString('status', { description: '`True`, `False` or `Unknown`.' }),
-    reason: t.string({ nullable: true, resolve: (c) => c.reason ?? null }),
-    message: t.string({ nullable: true, resolve: (c) => c.message ?? null }),
-    lastTransitionTime: t.field({ type: 'DateTime', nullable: true, resolve: (c) => c.lastTransitionTime ?? null }),
+    reason: t.string({
+      nullable: true,
+      description: 'A CamelCase reason for the status, e.g. `Succeeded`, `Failed` or `Cancelled`; null when none.',
+      resolve: (c) => c.reason ?? null,
+    }),
+    message: t.string({
+      nullable: true,
+      description: 'Details of the status, for people; null when none.',
+      resolve: (c) => c.message ?? null,
+    }),
+    lastTransitionTime: t.field({
+      type: 'DateTime',
+      nullable: true,
+      description: 'When `status` last changed; null when not recorded.',
+      resolve: (c) => c.lastTransitionTime ?? null,
+    }),
   }),
 });
 
 const ResourceUsageRef = builder.objectRef<ResourceUsage & { namespace: string }>('ResourceUsage').implement({
   description: 'A resource a run used, as it was when the run was created.',
   fields: (t) => ({
-    slot: t.exposeString('slot'),
-    resourceName: t.string({ resolve: (u) => u.name }),
-    type: t.string({ nullable: true, resolve: (u) => u.type ?? null }),
+    slot: t.exposeString('slot', { description: 'The slot of the pipeline it filled; may be empty in hand-written records.' }),
+    resourceName: t.string({ description: 'The name of the PipelineResource, in the run’s namespace.', resolve: (u) => u.name }),
+    type: t.string({
+      nullable: true,
+      description: 'Its resource type at the time, e.g. `git`; null when not recorded.',
+      resolve: (u) => u.type ?? null,
+    }),
     resourceVersion: t.string({
       nullable: true,
       description: 'The version the run used.',
@@ -65,10 +82,28 @@ const runFields = builder.interfaceRef<KubeObject>('Run').implement({
   description: 'A Tekton run.',
   interfaces: [KubernetesObjectRef],
   fields: (t) => ({
-    status: t.field({ type: RunStatusEnum, resolve: runStatus }),
-    conditions: t.field({ type: [ConditionRef], resolve: conditions }),
-    startTime: t.field({ type: 'DateTime', nullable: true, resolve: (r) => str(r, 'status', 'startTime') ?? null }),
-    completionTime: t.field({ type: 'DateTime', nullable: true, resolve: (r) => str(r, 'status', 'completionTime') ?? null }),
+    status: t.field({
+      type: RunStatusEnum,
+      description: 'Its state, summarised from the `Succeeded` condition; `PENDING` while it has none.',
+      resolve: runStatus,
+    }),
+    conditions: t.field({
+      type: [ConditionRef],
+      description: 'Its status conditions (`status.conditions`), as Tekton wrote them.',
+      resolve: conditions,
+    }),
+    startTime: t.field({
+      type: 'DateTime',
+      nullable: true,
+      description: 'When it started (`status.startTime`); null until then.',
+      resolve: (r) => str(r, 'status', 'startTime') ?? null,
+    }),
+    completionTime: t.field({
+      type: 'DateTime',
+      nullable: true,
+      description: 'When it finished (`status.completionTime`); null until then.',
+      resolve: (r) => str(r, 'status', 'completionTime') ?? null,
+    }),
   }),
 });
 
@@ -80,10 +115,16 @@ builder.node(PipelineRunRef, {
   id: { resolve: objectId },
   loadOne: (id, ctx) => ctx.loaders.get('PipelineRun', ...splitId(id)),
   fields: (t) => ({
-    pipelineName: t.string({ nullable: true, resolve: (r) => pipelineName(r) ?? null }),
+    pipelineName: t.string({
+      nullable: true,
+      description: 'The Pipeline it runs (`spec.pipelineRef.name`); null when it names none (inline `pipelineSpec`).',
+      resolve: (r) => pipelineName(r) ?? null,
+    }),
     pipeline: t.field({
       type: PipelineRef,
       nullable: true,
+      description:
+        'The Pipeline it runs, as it is now; null when it names none, or the Pipeline does not exist or the caller may not read it.',
       resolve: (r, _args, ctx) => {
         const name = pipelineName(r);
         return name ? ctx.loaders.get('Pipeline', r.metadata.namespace ?? '', name) : null;
@@ -96,6 +137,7 @@ builder.node(PipelineRunRef, {
     }),
     taskRuns: t.field({
       type: [TaskRunRef],
+      description: 'Its TaskRuns: those labelled `tekton.dev/pipelineRun` with its name.',
       resolve: (r, _args, ctx) => ctx.loaders.byIndex('TaskRun', 'byPipelineRun', objectId(r)),
     }),
   }),
@@ -107,10 +149,16 @@ builder.node(TaskRunRef, {
   id: { resolve: objectId },
   loadOne: (id, ctx) => ctx.loaders.get('TaskRun', ...splitId(id)),
   fields: (t) => ({
-    taskName: t.string({ nullable: true, resolve: (r) => str(r, 'spec', 'taskRef', 'name') ?? null }),
+    taskName: t.string({
+      nullable: true,
+      description: 'The Task it runs (`spec.taskRef.name`); null when it names none (inline `taskSpec`).',
+      resolve: (r) => str(r, 'spec', 'taskRef', 'name') ?? null,
+    }),
     task: t.field({
       type: TaskRef,
       nullable: true,
+      description:
+        'The Task it runs, as it is now; null when it names none, or the Task does not exist or the caller may not read it.',
       resolve: (r, _args, ctx) => {
         const name = str(r, 'spec', 'taskRef', 'name');
         return name ? ctx.loaders.get('Task', r.metadata.namespace ?? '', name) : null;
@@ -119,6 +167,8 @@ builder.node(TaskRunRef, {
     pipelineRun: t.field({
       type: PipelineRunRef,
       nullable: true,
+      description:
+        'The PipelineRun it belongs to, from its `tekton.dev/pipelineRun` label; null for a TaskRun of its own, or when that run does not exist or the caller may not read it.',
       resolve: (r, _args, ctx) => {
         const name = r.metadata.labels?.['tekton.dev/pipelineRun'];
         return name ? ctx.loaders.get('PipelineRun', r.metadata.namespace ?? '', name) : null;
@@ -150,6 +200,7 @@ builder.queryFields((t) => ({
   pipelineRun: t.field({
     type: PipelineRunRef,
     nullable: true,
+    description: 'One PipelineRun, or null when there is none.',
     args: { namespace: t.arg.string({ required: true }), name: t.arg.string({ required: true }) },
     resolve: async (_root, args, ctx) => {
       await requireAllowed(ctx, 'get', kinds.PipelineRun, args.namespace);

@@ -32,7 +32,9 @@ const BindingEntryRef = builder.objectRef<BindingEntry>('BoundResource').impleme
   description: 'One slot of a pipeline and the resource that fills it.',
   fields: (t) => ({
     slot: t.exposeString('slot', { description: 'The slot, as the pipeline names it.' }),
-    resourceName: t.exposeString('resourceName'),
+    resourceName: t.exposeString('resourceName', {
+      description: 'The PipelineResource in the slot, in the binding’s namespace (`spec.resources[].resourceRef.name`).',
+    }),
     resource: t.field({
       type: PipelineResourceRef,
       nullable: true,
@@ -49,14 +51,21 @@ builder.node(ResourceBindingRef, {
   id: { resolve: objectId },
   loadOne: (id, ctx) => ctx.loaders.get('ResourceBinding', ...splitId(id)),
   fields: (t) => ({
-    pipelineName: t.string({ resolve: bindingPipelineName }),
+    pipelineName: t.string({
+      description: 'The Pipeline it binds for, in its namespace (`spec.pipelineRef.name`).',
+      resolve: bindingPipelineName,
+    }),
     pipeline: t.field({
       type: PipelineRef,
       nullable: true,
       description: 'Null when the pipeline does not exist (or the caller may not read it).',
       resolve: (b, _args, ctx) => ctx.loaders.get('Pipeline', b.metadata.namespace ?? '', bindingPipelineName(b)),
     }),
-    resources: t.field({ type: [BindingEntryRef], resolve: bindingEntries }),
+    resources: t.field({
+      type: [BindingEntryRef],
+      description: 'The filled slots and their resources (`spec.resources`), in stored order.',
+      resolve: bindingEntries,
+    }),
   }),
 });
 
@@ -85,6 +94,7 @@ builder.queryFields((t) => ({
   resourceBinding: t.field({
     type: ResourceBindingRef,
     nullable: true,
+    description: 'One ResourceBinding, or null when there is none.',
     args: { namespace: t.arg.string({ required: true }), name: t.arg.string({ required: true }) },
     resolve: async (_root, args, ctx) => {
       await requireAllowed(ctx, 'get', kinds.ResourceBinding, args.namespace);
@@ -94,18 +104,23 @@ builder.queryFields((t) => ({
 }));
 
 const BindInput = builder.inputType('BindResourceInput', {
+  description: 'Which resource fills which slot of which pipeline.',
   fields: (t) => ({
-    namespace: t.string({ required: true }),
-    pipeline: t.string({ required: true }),
+    namespace: t.string({ required: true, description: 'The namespace of the pipeline, the resource and the binding.' }),
+    pipeline: t.string({ required: true, description: 'The name of the Pipeline.' }),
     slot: t.string({ required: true, description: 'One of the pipeline’s `slots`.' }),
     resource: t.string({ required: true, description: 'A PipelineResource in the same namespace, of the slot’s type.' }),
   }),
 });
 const UnbindInput = builder.inputType('UnbindResourceInput', {
+  description: 'Which slot of which pipeline to empty.',
   fields: (t) => ({
-    namespace: t.string({ required: true }),
-    pipeline: t.string({ required: true }),
-    slot: t.string({ required: true }),
+    namespace: t.string({ required: true, description: 'The namespace of the pipeline and its binding.' }),
+    pipeline: t.string({ required: true, description: 'The name of the Pipeline.' }),
+    slot: t.string({
+      required: true,
+      description: 'The slot to empty; a NotFoundError (kind `ResourceBinding`) when the binding does not fill it.',
+    }),
   }),
 });
 

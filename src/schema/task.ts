@@ -8,9 +8,16 @@ import { KubernetesObjectRef, objectId, splitId, TaskRef } from './refs.js';
 const TaskParamRef = builder.objectRef<unknown>('TaskParam').implement({
   description: 'A param a task takes.',
   fields: (t) => ({
-    name: t.string({ resolve: (p) => str(p, 'name') ?? '' }),
-    type: t.string({ resolve: (p) => str(p, 'type') ?? 'string' }),
-    description: t.string({ nullable: true, resolve: (p) => str(p, 'description') ?? null }),
+    name: t.string({ description: 'The param name (`spec.params[].name`).', resolve: (p) => str(p, 'name') ?? '' }),
+    type: t.string({
+      description: 'The Tekton param type: `string`, `array` or `object`; `string` when not given.',
+      resolve: (p) => str(p, 'type') ?? 'string',
+    }),
+    description: t.string({
+      nullable: true,
+      description: 'What the param means, for people; null when none.',
+      resolve: (p) => str(p, 'description') ?? null,
+    }),
   }),
 });
 
@@ -20,8 +27,16 @@ builder.node(TaskRef, {
   id: { resolve: objectId },
   loadOne: (id, ctx) => ctx.loaders.get('Task', ...splitId(id)),
   fields: (t) => ({
-    description: t.string({ nullable: true, resolve: (task) => str(task, 'spec', 'description') ?? null }),
-    params: t.field({ type: [TaskParamRef], resolve: (task) => arr(task, 'spec', 'params') }),
+    description: t.string({
+      nullable: true,
+      description: 'Free text from `spec.description`; null when none.',
+      resolve: (task) => str(task, 'spec', 'description') ?? null,
+    }),
+    params: t.field({
+      type: [TaskParamRef],
+      description: 'The params it takes (`spec.params`), in written order.',
+      resolve: (task) => arr(task, 'spec', 'params'),
+    }),
     steps: t.stringList({
       description: 'The names of its steps, in order.',
       resolve: (task) => arr(task, 'spec', 'steps').map((s, i) => str(s, 'name') ?? `step-${i}`),
@@ -48,6 +63,7 @@ builder.queryFields((t) => ({
   task: t.field({
     type: TaskRef,
     nullable: true,
+    description: 'One Tekton Task, or null when there is none.',
     args: { namespace: t.arg.string({ required: true }), name: t.arg.string({ required: true }) },
     resolve: async (_root, args, ctx) => {
       await requireAllowed(ctx, 'get', kinds.Task, args.namespace);

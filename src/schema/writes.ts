@@ -33,7 +33,8 @@ export async function kubeWrite<T>(
   } catch (err) {
     ctx.logger.debug({ err, ...target }, 'write failed');
     let current: KubeObject | undefined;
-    if (err instanceof KubeApiError && err.status === 409) {
+    // ConflictError.current is a PipelineResource; other kinds' conflicts carry none.
+    if (err instanceof KubeApiError && err.status === 409 && target.kind === 'PipelineResource') {
       current = (await readForWrite(ctx, target.kind, target.namespace, target.name).catch(() => null)) ?? undefined;
     }
     throw mapKubeError(err, { ...target, current: () => current });

@@ -1,6 +1,13 @@
 import { GraphQLError } from 'graphql';
-import { objectKey } from '../kube/kinds.js';
-import type { ReflectorEvent } from '../kube/Reflector.js';
+import { type KubeObject, objectKey } from '../kube/kinds.js';
+import type { ChangeType } from '../kube/Reflector.js';
+
+/** What a subscriber receives: a change, or RESYNC (no object) before the current state. */
+export interface StreamEvent {
+  type: ChangeType | 'RESYNC';
+  object: KubeObject | null;
+  resourceVersion: string;
+}
 
 export interface SubscriberQueueOptions {
   /** Past this many pending events, pending events of the same object are coalesced (latest state wins). */
@@ -14,11 +21,11 @@ export interface SubscriberQueueOptions {
  * keeps up sees every event in order; one that falls behind sees each object's
  * latest state; one that falls too far behind is ended, so memory stays bounded.
  */
-export class SubscriberQueue implements AsyncIterableIterator<ReflectorEvent> {
-  private readonly pending: ReflectorEvent[] = [];
+export class SubscriberQueue implements AsyncIterableIterator<StreamEvent> {
+  private readonly pending: StreamEvent[] = [];
   private readonly softLimit: number;
   private readonly hardLimit: number;
-  private waiting: ((result: IteratorResult<ReflectorEvent>) => void) | undefined;
+  private waiting: { resolve: (result: IteratorResult<StreamEvent>) => void; reject: (err: Error) => void } | undefined;
   private failed: Error | undefined;
   private done = false;
   private readonly onClose: () => void;
@@ -29,19 +36,19 @@ export class SubscriberQueue implements AsyncIterableIterator<ReflectorEvent> {
     this.hardLimit = options.hardLimit ?? 4096;
   }
 
-  push(event: ReflectorEvent): void {
+  push(event: StreamEvent): void {
     if (this.done) return;
     if (this.waiting) {
-      const resolve = this.waiting;
+      const { resolve } = this.waiting;
       this.waiting = undefined;
       resolve({ value: event, done: false });
       return;
     }
     if (this.pending.length >= this.softLimit) {
-      const key = objectKey(event.object);
-      const i = this.pending.findIndex((e) => objectKey(e.object) === key);
+      const key = event.object ? objectKey(event.object) : undefined;
+      const i = key === undefined ? -1 : this.pending.findIndex((e) => e.object !== null && objectKey(e.object) === key);
       if (i >= 0) {
-        const previous = this.pending[i] as ReflectorEvent;
+        const previous = this.pending[i] as StreamEvent;
         // An object the subscriber has not yet seen added stays ADDED.
         const type = previous.type === 'ADDED' && event.type === 'MODIFIED' ? 'ADDED' : event.type;
         this.pending[i] = { ...event, type };
@@ -49,7 +56,7 @@ export class SubscriberQueue implements AsyncIterableIterator<ReflectorEvent> {
       }
       if (this.pending.length >= this.hardLimit) {
         this.fail(
-          new GraphQLError('Subscriber too slow: events were arriving faster than it read them.', {
+          new GraphQLError('Subscriber too slow: events were arriving faster than it read them. Resubscribe with `since`.', {
             extensions: { code: 'SLOW_CONSUMER' },
           }),
         );
@@ -59,9 +66,25 @@ export class SubscriberQueue implements AsyncIterableIterator<ReflectorEvent> {
     this.pending.push(event);
   }
 
-  private fail(err: Error): void {
-    this.failed = err;
+  /**
+   * Queues what a subscriber must see before live events (a replay, or the
+   * state after RESYNC) past the limits: it is bounded by the cache itself.
+   */
+  preload(event: StreamEvent): void {
+    if (!this.done) this.pending.push(event);
+  }
+
+  /** Ends the stream with an error, after dropping what is pending. */
+  fail(err: Error): void {
+    if (this.done) return;
     this.pending.length = 0;
+    if (this.waiting) {
+      const { reject } = this.waiting;
+      this.waiting = undefined;
+      reject(err);
+    } else {
+      this.failed = err;
+    }
     this.close();
   }
 
@@ -70,13 +93,13 @@ export class SubscriberQueue implements AsyncIterableIterator<ReflectorEvent> {
     this.done = true;
     this.onClose();
     if (this.waiting) {
-      const resolve = this.waiting;
+      const { resolve } = this.waiting;
       this.waiting = undefined;
       resolve({ value: undefined, done: true });
     }
   }
 
-  async next(): Promise<IteratorResult<ReflectorEvent>> {
+  async next(): Promise<IteratorResult<StreamEvent>> {
     const event = this.pending.shift();
     if (event) return { value: event, done: false };
     if (this.failed) {
@@ -85,12 +108,12 @@ export class SubscriberQueue implements AsyncIterableIterator<ReflectorEvent> {
       throw err;
     }
     if (this.done) return { value: undefined, done: true };
-    return new Promise((resolve) => {
-      this.waiting = resolve;
+    return new Promise((resolve, reject) => {
+      this.waiting = { resolve, reject };
     });
   }
 
-  async return(): Promise<IteratorResult<ReflectorEvent>> {
+  async return(): Promise<IteratorResult<StreamEvent>> {
     this.pending.length = 0;
     this.close();
     return { value: undefined, done: true };

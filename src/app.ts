@@ -6,6 +6,7 @@ import { WebSocketServer } from 'ws';
 import { Authenticator } from './auth/Authenticator.js';
 import { Authorizer } from './auth/Authorizer.js';
 import type { Caller } from './auth/Caller.js';
+import type { SubscriptionLimits } from './context.js';
 import type { KubeClient } from './kube/KubeClient.js';
 import type { ResourceCache } from './kube/ResourceCache.js';
 import type { ReadMode } from './loaders.js';
@@ -23,6 +24,7 @@ export interface AppOptions {
   /** How long in-flight requests may finish after stop() begins. */
   shutdownGraceMs?: number;
   websocket?: Partial<WebSocketLimits>;
+  subscriptions?: Partial<SubscriptionLimits>;
 }
 
 export interface WebSocketLimits {
@@ -61,7 +63,16 @@ export function createApp(options: AppOptions): App {
   const { logger, cache } = options;
   const authenticator = options.auth === 'token' ? new Authenticator({ client: options.kube, logger }) : undefined;
   const authorizer = new Authorizer({ client: options.kube, logger });
-  const deps = { schema, logger, cache, kube: options.kube, authenticator, authorizer, readMode: options.readMode };
+  const deps = {
+    schema,
+    logger,
+    cache,
+    kube: options.kube,
+    authenticator,
+    authorizer,
+    readMode: options.readMode,
+    subscriptions: options.subscriptions,
+  };
   const yoga = createGateway(deps);
   let started = false;
   let stopping = false;

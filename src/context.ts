@@ -5,6 +5,22 @@ import type { KubeClient } from './kube/KubeClient.js';
 import type { ResourceCache } from './kube/ResourceCache.js';
 import type { ObjectLoaders } from './loaders.js';
 
+/** Per subscriber (docs/subscriptions.md). */
+export interface SubscriptionLimits {
+  /** Pending events past which a subscriber's events are coalesced per object. */
+  softLimit: number;
+  /** Pending objects past which the subscription ends with SLOW_CONSUMER. */
+  hardLimit: number;
+  /** How often a live subscription's right to watch is checked again; revoked access ends it. */
+  accessRecheckMs: number;
+}
+
+export const defaultSubscriptionLimits: SubscriptionLimits = {
+  softLimit: 256,
+  hardLimit: 4096,
+  accessRecheckMs: 30_000,
+};
+
 /** What every resolver gets: who asked, and how to reach Kubernetes on their behalf. */
 export interface Context {
   requestId: string;
@@ -15,6 +31,7 @@ export interface Context {
   cache: ResourceCache;
   /** Reads, batched and filtered to what the caller may see. */
   loaders: ObjectLoaders;
+  subscriptions: SubscriptionLimits;
   /** Writes go through this client, with the caller's credentials. */
   kube: KubeClient;
 }

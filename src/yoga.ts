@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import { type Authenticator, bearerToken } from './auth/Authenticator.js';
 import type { Authorizer } from './auth/Authorizer.js';
 import { type Caller, localCaller } from './auth/Caller.js';
-import type { Context } from './context.js';
+import { type Context, defaultSubscriptionLimits, type SubscriptionLimits } from './context.js';
 import type { KubeClient } from './kube/KubeClient.js';
 import type { ResourceCache } from './kube/ResourceCache.js';
 import { ObjectLoaders, type ReadMode } from './loaders.js';
@@ -21,6 +21,7 @@ export interface GatewayDeps {
   /** Absent in anonymous mode. */
   authenticator: Authenticator | undefined;
   readMode?: ReadMode;
+  subscriptions?: Partial<SubscriptionLimits>;
 }
 
 export interface ServerContext {
@@ -49,6 +50,7 @@ export async function authenticate(deps: Pick<GatewayDeps, 'authenticator'>, hea
 
 /** The yoga instance alone, so tests can call `yoga.fetch` without a network. */
 export function createGateway(deps: GatewayDeps): YogaServerInstance<ServerContext, Context> {
+  const subscriptions = { ...defaultSubscriptionLimits, ...deps.subscriptions };
   return createYoga<ServerContext, Context>({
     schema: deps.schema,
     graphqlEndpoint: '/graphql',
@@ -84,6 +86,7 @@ export function createGateway(deps: GatewayDeps): YogaServerInstance<ServerConte
         cache: deps.cache,
         loaders: new ObjectLoaders({ cache: deps.cache, kube, caller, authorizer: deps.authorizer, mode: deps.readMode }),
         kube,
+        subscriptions,
       };
     },
   });

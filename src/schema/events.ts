@@ -10,9 +10,6 @@ import { builder } from './builder.js';
 import { PipelineRef, PipelineResourceRef, PipelineRunRef, ResourceBindingRef } from './refs.js';
 import { bindingPipelineName } from './resourceBinding.js';
 
-/** How often a live subscription's right to watch is checked again; revoked access ends it. */
-export const accessRecheckMs = { value: 30_000 };
-
 const EventType = builder.enumType('ResourceEventType', {
   description: 'What happened to the object.',
   values: {
@@ -81,7 +78,7 @@ async function stream(ctx: Context, options: StreamOptions): Promise<SubscriberQ
   const cleanup: (() => void)[] = [];
   const queue = new SubscriberQueue(() => {
     for (const fn of cleanup) fn();
-  });
+  }, ctx.subscriptions);
   // Everything below up to `subscribe` runs in one tick: no live event can slip between replay and stream.
   if (options.since) {
     const missed = cache.log.since(options.since);
@@ -110,7 +107,7 @@ async function stream(ctx: Context, options: StreamOptions): Promise<SubscriberQ
       },
       () => {},
     );
-  }, accessRecheckMs.value);
+  }, ctx.subscriptions.accessRecheckMs);
   recheck.unref();
   cleanup.push(() => clearInterval(recheck));
   return queue;

@@ -17,7 +17,9 @@ export interface SubscriberQueueOptions {
 }
 
 /**
- * A bounded buffer between a reflector and one subscriber. A subscriber that
+ * A bounded buffer between a reflector and one subscriber. The transport pulls
+ * from it only as fast as its client reads (graphql-ws awaits each socket write;
+ * SSE streams pull), so a stalled client's events wait here. A subscriber that
  * keeps up sees every event in order; one that falls behind sees each object's
  * latest state; one that falls too far behind is ended, so memory stays bounded.
  */

@@ -15,8 +15,12 @@ export function kubeconfigPath(user: TestUser = 'admin'): string {
 }
 
 export function kubeClient(user: TestUser = 'admin'): KubeClient {
+  return clientFor(kubeconfigPath(user));
+}
+
+export function clientFor(kubeconfig: string): KubeClient {
   const kc = new KubeConfig();
-  kc.loadFromFile(kubeconfigPath(user));
+  kc.loadFromFile(kubeconfig);
   return new KubeClient({ kubeConfig: kc, logger: testLogger });
 }
 

@@ -2,14 +2,15 @@ import { type Client, createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { type App, createApp } from '../../src/app.js';
 import { parseConfig } from '../../src/config.js';
+import type { SubscriptionLimits } from '../../src/context.js';
 import type { KindName } from '../../src/kube/kinds.js';
-import { ResourceCache } from '../../src/kube/ResourceCache.js';
+import { ResourceCache, type ResourceCacheOptions } from '../../src/kube/ResourceCache.js';
 import type { ReadMode } from '../../src/loaders.js';
 
 /** The gateway's default cached kinds, as configured for production. */
 const defaultKinds = parseConfig([], {}).cacheKinds;
 
-import { kubeClient, testLogger } from './cluster.js';
+import { clientFor, kubeClient, testLogger } from './cluster.js';
 
 export interface TestGateway {
   app: App;
@@ -33,16 +34,32 @@ export interface TestGateway {
  * identity is the admin; with `auth: 'token'` callers authenticate as the test users.
  */
 export async function startGateway(
-  options: { auth?: 'token' | 'anonymous'; readMode?: ReadMode; kinds?: KindName[] } = {},
+  options: {
+    auth?: 'token' | 'anonymous';
+    readMode?: ReadMode;
+    kinds?: KindName[];
+    subscriptions?: Partial<SubscriptionLimits>;
+    eventLogSize?: number;
+    /** Another cluster than the shared one (fault tests run their own). */
+    kubeconfig?: string;
+    reflector?: ResourceCacheOptions['reflector'];
+  } = {},
 ): Promise<TestGateway> {
-  const kube = kubeClient('admin');
-  const cache = new ResourceCache({ client: kube, logger: testLogger, kinds: options.kinds ?? defaultKinds });
+  const kube = options.kubeconfig ? clientFor(options.kubeconfig) : kubeClient('admin');
+  const cache = new ResourceCache({
+    client: kube,
+    logger: testLogger,
+    kinds: options.kinds ?? defaultKinds,
+    eventLogSize: options.eventLogSize,
+    reflector: options.reflector,
+  });
   const app = createApp({
     logger: testLogger,
     kube,
     cache,
     auth: options.auth ?? 'anonymous',
     readMode: options.readMode,
+    subscriptions: options.subscriptions,
     shutdownGraceMs: 2_000,
   });
   const { port } = await app.start(0, '127.0.0.1');

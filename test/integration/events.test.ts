@@ -1,0 +1,223 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { apiVersion, kinds, resourcePath } from '../../src/kube/kinds.js';
+import { watchCount } from '../helpers/apiserverMetrics.js';
+import { createNamespace, eventually, kubeClient, kubeconfigPath } from '../helpers/cluster.js';
+import { collect, startGateway, type TestGateway } from '../helpers/gateway.js';
+import { createObjects, gitResource, pipeline } from '../helpers/objects.js';
+
+let gw: TestGateway;
+let ns: string;
+let other: string;
+const cleanups: (() => Promise<void>)[] = [];
+const admin = kubeClient('admin');
+
+interface Ev {
+  type: string;
+  resourceVersion: string;
+  object: { name: string } | null;
+}
+
+beforeAll(async () => {
+  const a = await createNamespace('events');
+  const b = await createNamespace('events-other');
+  ns = a.name;
+  other = b.name;
+  cleanups.push(a.remove, b.remove);
+  gw = await startGateway({ eventLogSize: 50 });
+});
+
+afterAll(async () => {
+  await gw?.stop();
+  await Promise.all(cleanups.map((c) => c()));
+});
+
+/** Subscribes and waits until the server has attached the subscription to the cache. */
+async function subscribe(field: string, args: string, kind: 'PipelineResource' | 'ResourceBinding' | 'Pipeline' | 'PipelineRun') {
+  const cache = gw.cache.reflector(kind);
+  const before = cache.listenerCount;
+  const sub = collect<Record<string, Ev>>(gw.ws(), `subscription { ${field}(${args}) { type resourceVersion object { name } } }`);
+  await eventually(() => (cache.listenerCount > before || sub.received.length > 0 || sub.failure ? true : undefined));
+  return { ...sub, events: () => sub.received.map((d) => d[field] as Ev) };
+}
+
+const merge = (
+  kind: 'ResourceBinding' | 'Pipeline' | 'PipelineRun' | 'PipelineResource',
+  namespace: string,
+  name: string,
+  body: unknown,
+) => admin.request('PATCH', resourcePath(kinds[kind], namespace, name), { body, contentType: 'application/merge-patch+json' });
+
+describe('each kind streams create, update and delete in order, filtered', () => {
+  it('resourceBindingEvents (filtered by pipeline)', async () => {
+    const sub = await subscribe('resourceBindingEvents', `namespace: "${ns}", pipeline: "p1"`, 'ResourceBinding');
+    const make = (name: string, p: string) => ({
+      kind: 'ResourceBinding' as const,
+      name,
+      body: { spec: { pipelineRef: { name: p }, resources: [] } },
+    });
+    await createObjects(ns, [make('b1', 'p1'), make('b2', 'p2')]);
+    await createObjects(other, [make('b1', 'p1')]);
+    await merge('ResourceBinding', ns, 'b1', { metadata: { labels: { changed: 'yes' } } });
+    await admin.request('DELETE', resourcePath(kinds.ResourceBinding, ns, 'b1'));
+    await eventually(() => (sub.events().length >= 3 ? true : undefined));
+    sub.dispose();
+    expect(sub.events().map((e) => `${e.type} ${e.object?.name}`)).toEqual(['ADDED b1', 'MODIFIED b1', 'DELETED b1']);
+  });
+
+  it('pipelineEvents (filtered by name)', async () => {
+    const sub = await subscribe('pipelineEvents', `namespace: "${ns}", name: "deploy"`, 'Pipeline');
+    await createObjects(ns, [pipeline('deploy', { target: 'cluster' }), pipeline('test', {})]);
+    await merge('Pipeline', ns, 'deploy', { spec: { description: 'changed' } });
+    await admin.request('DELETE', resourcePath(kinds.Pipeline, ns, 'deploy'));
+    await eventually(() => (sub.events().length >= 3 ? true : undefined));
+    sub.dispose();
+    expect(sub.events().map((e) => `${e.type} ${e.object?.name}`)).toEqual(['ADDED deploy', 'MODIFIED deploy', 'DELETED deploy']);
+  });
+
+  it('pipelineRunEvents (filtered by pipeline), including status changes', async () => {
+    const sub = await subscribe('pipelineRunEvents', `namespace: "${ns}", pipeline: "build"`, 'PipelineRun');
+    const run = (name: string, p: string) => ({
+      kind: 'PipelineRun' as const,
+      name,
+      body: { spec: { pipelineRef: { name: p } } },
+    });
+    await createObjects(ns, [run('build-1', 'build'), run('lint-1', 'lint')]);
+    await admin.request('PATCH', `${resourcePath(kinds.PipelineRun, ns, 'build-1')}/status`, {
+      contentType: 'application/merge-patch+json',
+      body: { status: { conditions: [{ type: 'Succeeded', status: 'Unknown', reason: 'Running' }] } },
+    });
+    await admin.request('DELETE', resourcePath(kinds.PipelineRun, ns, 'build-1'));
+    await eventually(() => (sub.events().length >= 3 ? true : undefined));
+    sub.dispose();
+    expect(sub.events().map((e) => `${e.type} ${e.object?.name}`)).toEqual([
+      'ADDED build-1',
+      'MODIFIED build-1',
+      'DELETED build-1',
+    ]);
+    const versions = sub.events().map((e) => BigInt(e.resourceVersion));
+    expect(versions[0] !== undefined && versions[0] < (versions[1] as bigint)).toBe(true);
+  });
+});
+
+describe('resuming with since', () => {
+  it('replays exactly the events missed, then streams live ones', async () => {
+    const first = await subscribe('pipelineResourceEvents', `namespace: "${ns}"`, 'PipelineResource');
+    await createObjects(ns, [gitResource('r1')]);
+    await eventually(() => (first.events().length >= 1 ? true : undefined));
+    first.dispose();
+    const last = first.events().at(-1)?.resourceVersion;
+    await createObjects(ns, [gitResource('r2'), gitResource('r3')]);
+    await merge('PipelineResource', ns, 'r1', { spec: { description: 'x' } });
+    await eventually(() => (gw.cache.reflector('PipelineResource').get(ns, 'r1')?.spec ? true : undefined));
+
+    const second = await subscribe('pipelineResourceEvents', `namespace: "${ns}", since: "${last}"`, 'PipelineResource');
+    await eventually(() => (second.events().length >= 3 ? true : undefined));
+    await createObjects(ns, [gitResource('r4')]);
+    await eventually(() => (second.events().length >= 4 ? true : undefined));
+    second.dispose();
+    expect(second.events().map((e) => `${e.type} ${e.object?.name}`)).toEqual([
+      'ADDED r2',
+      'ADDED r3',
+      'MODIFIED r1',
+      'ADDED r4',
+    ]);
+    const all = [...first.events(), ...second.events()].map((e) => e.resourceVersion);
+    expect(new Set(all).size).toBe(all.length);
+  });
+
+  it('sends RESYNC and the current state when the log no longer reaches back', async () => {
+    const start = gw.cache.reflector('PipelineResource').resourceVersion;
+    // The gateway keeps 50 events per kind: 60 writes push `start` out of its log.
+    for (let i = 0; i < 60; i++) await merge('PipelineResource', ns, 'r4', { spec: { description: `v${i}` } });
+    await eventually(() =>
+      (gw.cache.reflector('PipelineResource').get(ns, 'r4')?.spec as { description?: string })?.description === 'v59'
+        ? true
+        : undefined,
+    );
+    const sub = await subscribe('pipelineResourceEvents', `namespace: "${ns}", since: "${start}"`, 'PipelineResource');
+    await eventually(() => (sub.events().length >= 5 ? true : undefined));
+    sub.dispose();
+    const [resync, ...state] = sub.events();
+    expect(resync).toMatchObject({ type: 'RESYNC', object: null });
+    expect(state.map((e) => `${e.type} ${e.object?.name}`).sort()).toEqual(['ADDED r1', 'ADDED r2', 'ADDED r3', 'ADDED r4']);
+  });
+});
+
+describe('fan-out', () => {
+  it('serves 100 subscribers from one Kubernetes watch per kind', async () => {
+    const before = await watchCount(kubeconfigPath(), { resources: ['pipelineresources'] });
+    const subs: ReturnType<typeof collect<Record<string, Ev>>>[] = [];
+    for (let i = 0; i < 100; i++)
+      subs.push(
+        collect<Record<string, Ev>>(gw.ws(), `subscription { pipelineResourceEvents(namespace: "${ns}", name: "fan") { type } }`),
+      );
+    await eventually(() => (gw.cache.reflector('PipelineResource').listenerCount >= 100 ? true : undefined), 20_000);
+    await createObjects(ns, [gitResource('fan')]);
+    await eventually(() => (subs.every((s) => s.received.length === 1) ? true : undefined), 20_000);
+    expect(await watchCount(kubeconfigPath(), { resources: ['pipelineresources'] })).toBe(before);
+    expect(before).toBe(1);
+    for (const s of subs) s.dispose();
+  });
+});
+
+describe('slow consumers', () => {
+  it('a subscriber that stops reading is ended with SLOW_CONSUMER, and the gateway keeps no backlog for it', async () => {
+    // Limits a reading subscriber never reaches (writes come 16 at a time), but a stalled one does.
+    const slow = await startGateway({ subscriptions: { softLimit: 50, hardLimit: 100 } });
+    try {
+      const socket = new WebSocket(slow.url.replace('http', 'ws'), 'graphql-transport-ws');
+      const messages: string[] = [];
+      socket.on('message', (m) => messages.push(String(m)));
+      await new Promise((r) => socket.once('open', r));
+      socket.send(JSON.stringify({ type: 'connection_init', payload: {} }));
+      await eventually(() => (messages.some((m) => m.includes('connection_ack')) ? true : undefined));
+      socket.send(
+        JSON.stringify({
+          id: '1',
+          type: 'subscribe',
+          payload: {
+            query: `subscription { pipelineResourceEvents(namespace: "${ns}") { type object { name description params { name value } } } }`,
+          },
+        }),
+      );
+      const reader = collect<Record<string, Ev>>(
+        slow.ws(),
+        `subscription { pipelineResourceEvents(namespace: "${ns}") { type object { name } } }`,
+      );
+      await eventually(() => (slow.cache.reflector('PipelineResource').listenerCount >= 2 ? true : undefined));
+      // Stop reading: the kernel buffers fill, then the server's send buffer, then its queue.
+      (socket as unknown as { _socket: { pause(): void } })._socket.pause();
+      // ~40 KB an event, 12 MB in all: more than loopback's socket buffers hold.
+      const params = Array.from({ length: 10 }, (_, j) => ({
+        name: j ? `p${j}` : 'url',
+        value: `https://e.com/${'x'.repeat(4000)}`,
+      }));
+      const writes = [];
+      for (let i = 0; i < 300; i++) {
+        writes.push(
+          admin.request('POST', resourcePath(kinds.PipelineResource, ns), {
+            body: {
+              apiVersion: apiVersion(kinds.PipelineResource),
+              kind: 'PipelineResource',
+              metadata: { name: `slow-${i}` },
+              spec: { type: 'git', params },
+            },
+          }),
+        );
+        if (writes.length >= 16) await Promise.all(writes.splice(0));
+      }
+      await Promise.all(writes);
+      // Once more than hardLimit distinct objects wait, the stalled subscription is ended and unsubscribed;
+      // the reading one got every event.
+      await eventually(() => (slow.cache.reflector('PipelineResource').listenerCount === 1 ? true : undefined), 20_000);
+      await eventually(() => (reader.received.length >= 300 ? true : undefined), 20_000);
+      expect(reader.failure).toBeUndefined();
+      (socket as unknown as { _socket: { resume(): void } })._socket.resume();
+      await eventually(() => (messages.some((m) => m.includes('SLOW_CONSUMER')) ? true : undefined), 20_000);
+      socket.close();
+    } finally {
+      await slow.stop();
+    }
+  });
+});

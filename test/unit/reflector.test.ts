@@ -94,7 +94,7 @@ it('relists on 410 Gone and emits the difference: changes in resourceVersion ord
     }
   });
   const { r, events } = start(client);
-  await until(() => events.length >= 6);
+  await until(() => events.length >= 6 && watches.length >= 2);
   expect(events).toEqual(['ADDED a 5', 'ADDED b 6', 'MODIFIED a 11', 'ADDED c 15', 'ADDED d 25', 'DELETED b 30']);
   expect(watches.slice(0, 2)).toEqual(['10', '30']);
   expect(r.get('ns', 'a')?.metadata.managedFields).toBeUndefined();

@@ -92,7 +92,7 @@ export function createApp(options: AppOptions): App {
   wss.on('connection', (socket) => {
     if (wss.clients.size > limits.maxConnections) socket.close(1013, 'Too many connections; try again later');
   });
-  const wsServer = useServer<Record<string, unknown> | undefined, { caller?: Caller; subscriptions?: number }>(
+  const wsServer = useServer<Record<string, unknown> | undefined, { caller?: Caller; operations?: Set<string> }>(
     {
       connectionInitWaitTimeout: limits.connectionInitTimeoutMs,
       // The token rides in connection_init's payload: `{ "authorization": "Bearer <token>" }`.
@@ -108,8 +108,9 @@ export function createApp(options: AppOptions): App {
       },
       execute: (args) => (args as EnvelopedArgs).rootValue.execute(args) as never,
       subscribe: (args) => (args as EnvelopedArgs).rootValue.subscribe(args) as never,
-      onSubscribe: async (ctx, _id, payload) => {
-        if ((ctx.extra.subscriptions ?? 0) >= limits.maxSubscriptionsPerConnection) {
+      onSubscribe: async (ctx, id, payload) => {
+        ctx.extra.operations ??= new Set();
+        if (ctx.extra.operations.size >= limits.maxSubscriptionsPerConnection) {
           return [
             new GraphQLError(`At most ${limits.maxSubscriptionsPerConnection} subscriptions per connection.`, {
               extensions: { code: 'TOO_MANY_SUBSCRIPTIONS' },
@@ -133,6 +134,7 @@ export function createApp(options: AppOptions): App {
         const document = parse(payload.query);
         const errors = validate(s, document);
         if (errors.length) return errors;
+        ctx.extra.operations.add(id);
         return {
           schema: s,
           operationName: payload.operationName,
@@ -142,11 +144,11 @@ export function createApp(options: AppOptions): App {
           rootValue: { execute, subscribe },
         } satisfies EnvelopedArgs;
       },
-      onOperation: (ctx) => {
-        ctx.extra.subscriptions = (ctx.extra.subscriptions ?? 0) + 1;
+      onComplete: (ctx, id) => {
+        ctx.extra.operations?.delete(id);
       },
-      onComplete: (ctx) => {
-        ctx.extra.subscriptions = Math.max(0, (ctx.extra.subscriptions ?? 1) - 1);
+      onError: (ctx, id) => {
+        ctx.extra.operations?.delete(id);
       },
     },
     wss,

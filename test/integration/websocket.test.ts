@@ -1,0 +1,88 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { type App, createApp } from '../../src/app.js';
+import { ResourceCache } from '../../src/kube/ResourceCache.js';
+import { eventually, kubeClient, testLogger } from '../helpers/cluster.js';
+
+/** graphql-ws details: the limits a public endpoint needs, on a real server and socket. */
+let app: App;
+let url: string;
+
+beforeAll(async () => {
+  const kube = kubeClient('admin');
+  const cache = new ResourceCache({ client: kube, logger: testLogger, kinds: ['PipelineResource'] });
+  app = createApp({
+    logger: testLogger,
+    kube,
+    cache,
+    auth: 'anonymous',
+    websocket: { maxMessageBytes: 4096, maxSubscriptionsPerConnection: 3, connectionInitTimeoutMs: 300, maxConnections: 5 },
+  });
+  const { port } = await app.start(0, '127.0.0.1');
+  url = `ws://127.0.0.1:${port}/graphql`;
+  await cache.synced();
+});
+
+afterAll(async () => {
+  await app?.stop();
+});
+
+function open(): Promise<{ socket: WebSocket; messages: unknown[]; closed: Promise<number> }> {
+  const socket = new WebSocket(url, 'graphql-transport-ws');
+  const messages: unknown[] = [];
+  socket.on('message', (m) => messages.push(JSON.parse(String(m))));
+  const closed = new Promise<number>((r) => socket.once('close', (code) => r(code)));
+  return new Promise((resolve, reject) => {
+    socket.once('open', () => resolve({ socket, messages, closed }));
+    socket.once('error', reject);
+  });
+}
+
+async function ready() {
+  const c = await open();
+  c.socket.send(JSON.stringify({ type: 'connection_init', payload: {} }));
+  await eventually(() => (c.messages.some((m) => (m as { type: string }).type === 'connection_ack') ? true : undefined));
+  return c;
+}
+
+describe('WebSocket limits', () => {
+  it('closes a socket that never sends connection_init (4408)', async () => {
+    const c = await open();
+    expect(await c.closed).toBe(4408);
+  });
+
+  it('closes a socket that sends an oversized message (1009)', async () => {
+    const c = await ready();
+    c.socket.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: `{ ${'a'.repeat(10_000)} }` } }));
+    expect(await c.closed).toBe(1009);
+  });
+
+  it('refuses subscriptions past the per-connection limit, keeping the others', async () => {
+    const c = await ready();
+    for (let i = 1; i <= 4; i++) {
+      c.socket.send(
+        JSON.stringify({
+          id: String(i),
+          type: 'subscribe',
+          payload: { query: 'subscription { pipelineResourceEvents { type } }' },
+        }),
+      );
+    }
+    await eventually(() => (c.messages.some((m) => (m as { type: string }).type === 'error') ? true : undefined));
+    const errors = c.messages.filter((m) => (m as { type: string }).type === 'error') as {
+      id: string;
+      payload: { extensions?: { code?: string } }[];
+    }[];
+    expect(errors.map((e) => [e.id, e.payload[0]?.extensions?.code])).toEqual([['4', 'TOO_MANY_SUBSCRIPTIONS']]);
+    c.socket.close();
+    await c.closed;
+  });
+
+  it('turns away connections past the limit with 1013', async () => {
+    const held = await Promise.all(Array.from({ length: 5 }, () => ready()));
+    const extra = await open();
+    expect(await extra.closed).toBe(1013);
+    for (const h of held) h.socket.close();
+    await Promise.all(held.map((h) => h.closed));
+  });
+});

@@ -51,14 +51,27 @@ export async function gql<T>(url: string, query: string, variables?: Record<stri
   }
 }
 
-/** Which optional fields the running gateway's schema has. */
+/**
+ * Which optional fields the running gateway's schema has: by introspection, or,
+ * where introspection is disabled, by whether a query selecting the field validates.
+ */
 export async function detectOptionalFields(url: string): Promise<OptionalField[]> {
+  const all = Object.keys(optionalFields) as OptionalField[];
   const res = await gql<{ __type: { fields: { name: string }[] } | null }>(
     url,
     '{ __type(name: "PipelineResource") { fields { name } } }',
   );
-  const names = new Set(res.data?.__type?.fields.map((f) => f.name) ?? []);
-  return (Object.keys(optionalFields) as OptionalField[]).filter((f) => names.has(f));
+  if (!res.errors?.length && res.data?.__type) {
+    const names = new Set(res.data.__type.fields.map((f) => f.name));
+    return all.filter((f) => names.has(f));
+  }
+  const present: OptionalField[] = [];
+  for (const f of all) {
+    const probe = await gql(url, `{ pipelineResources(namespace: "-", first: 1) { edges { node { ${optionalFields[f]} } } } }`);
+    if (!probe.errors?.some((e) => e.extensions?.code === 'GRAPHQL_VALIDATION_FAILED' || /Cannot query field/.test(e.message)))
+      present.push(f);
+  }
+  return present;
 }
 
 interface Page {

@@ -20,30 +20,27 @@ import { parseArgs } from 'node:util';
 import { KubeConfig } from '@kubernetes/client-node';
 import pino from 'pino';
 import { type App, createApp } from '../src/app.js';
+import { parseConfig } from '../src/config.js';
 import { KubeClient } from '../src/kube/KubeClient.js';
 import type { KindName } from '../src/kube/kinds.js';
 import { ResourceCache } from '../src/kube/ResourceCache.js';
+import type { ReadMode } from '../src/loaders.js';
 import { LocalControlPlane } from '../src/local/LocalControlPlane.js';
 import { clusterManifests, installManifests } from '../src/local/localMode.js';
-import { type MetricsFilter, requestTally, tallyDiff } from '../test/helpers/apiserverMetrics.js';
+import { type MetricsFilter, requestTally, tallyDiff, watchCount } from '../test/helpers/apiserverMetrics.js';
 import { benchQuery, detectOptionalFields, directFetcher, type ResourceRow, runQuery } from './query.js';
 import { type SeedCounts, seed, withRetry } from './seed.js';
 import { percentile, round, sum } from './stats.js';
 
 const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
 
-/**
- * The kinds the gateway's cache holds, as the gateway is run in production.
- * TODO(owner): keep in step with src/index.ts as kinds become cached (Task,
- * TaskRun, ...), or replace by the list src exports once there is one.
- */
-const cachedKinds: KindName[] = ['PipelineResource', 'ResourceBinding', 'Pipeline', 'PipelineRun'];
-/** Naive read mode: no cache at all, so every read must go to Kubernetes. */
-const naiveCachedKinds: KindName[] = [];
+/** The kinds the gateway caches: its default, as in production, unless CACHE_KINDS says otherwise. */
+const cachedKinds: KindName[] = parseConfig([], { CACHE_KINDS: process.env.CACHE_KINDS }).cacheKinds;
 /** Only the gateway's own kinds count: not the apiserver's background traffic (leases etc.) nor /metrics reads. */
 const countedGroups: MetricsFilter = { groups: ['tekton.dev', 'resources.tekton.dev'] };
 /** The apiserver counts a request after it has answered it: let the counters catch up before reading them. */
 const settleMs = 250;
+const syncTimeoutMs = 120_000;
 
 const { values: args } = parseArgs({
   options: {
@@ -61,8 +58,8 @@ const quick = args.quick === true;
 const objects = args.objects ? Number.parseInt(args.objects, 10) : quick ? 100 : 1000;
 if (!Number.isInteger(objects) || objects < 1) throw new Error(`--objects must be a positive integer, not ${args.objects}`);
 const iterations = quick
-  ? { warm: 10, cold: 2, naive: 2, naiveBudgetMs: 20_000, direct: 10, warmup: 2 }
-  : { warm: 50, cold: 3, naive: 5, naiveBudgetMs: 60_000, direct: 50, warmup: 3 };
+  ? { warm: 20, cold: 2, naive: 2, naiveBudgetMs: 20_000, direct: 20, warmup: 2 }
+  : { warm: 200, cold: 3, naive: 5, naiveBudgetMs: 60_000, direct: 100, warmup: 3 };
 // npm runs scripts from the package root; a relative --json is relative to where npm was called.
 const jsonPath = args.json ? resolve(process.env.INIT_CWD ?? process.cwd(), args.json) : undefined;
 
@@ -77,24 +74,28 @@ interface Gateway {
 }
 
 /** A gateway in this process, as test/helpers/gateway.ts starts one (anonymous: the kubeconfig's rights). */
-async function startGateway(kubeconfigPath: string, kindsToCache: KindName[], naive = false): Promise<Gateway> {
+async function startGateway(kubeconfigPath: string, readMode: ReadMode = 'cached'): Promise<Gateway> {
   const kc = new KubeConfig();
   kc.loadFromFile(kubeconfigPath);
   const kube = new KubeClient({ kubeConfig: kc, logger });
-  const cache = new ResourceCache({ client: kube, logger, kinds: kindsToCache });
-  // TODO(owner): `readMode` is not in AppOptions yet. Passed through a variable so this
-  // type-checks today; once AppOptions has it, it is checked like every other option.
-  const options = {
-    logger,
-    kube,
-    cache,
-    auth: 'anonymous' as const,
-    shutdownGraceMs: 2_000,
-    ...(naive ? { readMode: 'naive' as const } : {}),
-  };
-  const app = createApp(options);
+  // In naive mode the cache still runs (synced before anything is counted), but reads bypass it.
+  const cache = new ResourceCache({ client: kube, logger, kinds: cachedKinds });
+  const app = createApp({ logger, kube, cache, auth: 'anonymous', readMode, shutdownGraceMs: 2_000 });
   const { port } = await app.start(0, '127.0.0.1');
-  await cache.synced();
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      cache.synced(),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`the cache did not sync in ${syncTimeoutMs / 1000} s`)), syncTimeoutMs);
+      }),
+    ]);
+  } catch (err) {
+    await app.stop();
+    throw err;
+  } finally {
+    clearTimeout(timer);
+  }
   return { app, cache, url: `http://127.0.0.1:${port}/graphql` };
 }
 
@@ -141,7 +142,7 @@ async function main(): Promise<void> {
       kubeconfigPath = resolve(process.env.TEST_KUBECONFIG);
       say(`using the cluster of TEST_KUBECONFIG=${kubeconfigPath}`);
     } else {
-      // `.test-data-*` is already ignored by git, biome and `make clean`.
+      // `.test-data-*` is already ignored by git and removed by `make clean`.
       dataDir = mkdtempSync(join(root, '.test-data-bench-'));
       plane = new LocalControlPlane({ dataDir });
       say(`starting the local control plane in ${dataDir}`);
@@ -163,7 +164,7 @@ async function main(): Promise<void> {
 
     // Warm: one gateway, cache synced, Q already run a few times.
     say(`warm: ${iterations.warm} queries against a synced cache`);
-    const warm = await track(startGateway(kubeconfigPath, cachedKinds));
+    const warm = await track(startGateway(kubeconfigPath));
     const fields = await detectOptionalFields(warm.url);
     const query = benchQuery(fields);
     const check = (rows: ResourceRow[], who: string) => {
@@ -187,6 +188,7 @@ async function main(): Promise<void> {
       warmMs.push(performance.now() - t);
     }
     const warmTally = tallyDiff(warmBefore, await counted(kubeconfigPath));
+    const warmWatches = await watchCount(kubeconfigPath, countedGroups);
     await stopGateway(warm);
 
     // Cold: a fresh gateway each time; everything from its start through Q's first answer.
@@ -196,7 +198,7 @@ async function main(): Promise<void> {
     for (let i = 0; i < iterations.cold; i++) {
       const before = await counted(kubeconfigPath);
       const t = performance.now();
-      const gw = await track(startGateway(kubeconfigPath, cachedKinds));
+      const gw = await track(startGateway(kubeconfigPath));
       check((await runQuery(gw.url, query, namespace)).rows, 'the cold gateway');
       coldFirstAnswerMs.push(performance.now() - t);
       coldTallies.push(tallyDiff(before, await counted(kubeconfigPath)));
@@ -205,13 +207,25 @@ async function main(): Promise<void> {
     const coldTotal: Record<string, number> = {};
     for (const t of coldTallies) for (const [k, v] of Object.entries(t)) coldTotal[k] = (coldTotal[k] ?? 0) + v;
 
-    // Naive: cache and batching off, resolvers fetch per object (readMode 'naive', when createApp has it).
+    // Direct: the same data from the apiserver with client-node, joined in memory. Before the naive
+    // phase, whose thousands of requests leave the apiserver busy (GC) for a while after.
+    say(`direct: ${iterations.direct} reads with @kubernetes/client-node`);
+    const direct = directFetcher(kc);
+    for (let i = 0; i < iterations.warmup; i++) check(await direct(namespace), 'client-node');
+    const directMs: number[] = [];
+    for (let i = 0; i < iterations.direct; i++) {
+      const t = performance.now();
+      await direct(namespace);
+      directMs.push(performance.now() - t);
+    }
+
+    // Naive: cache and batching off, resolvers fetch per object (readMode 'naive').
     say('naive: the same query with the cache and batching off');
     let naiveTally: Record<string, number> | undefined;
     let naiveQueries = 0;
     const naiveMs: number[] = [];
     let naiveNote: string | undefined;
-    const naive = await track(startGateway(kubeconfigPath, naiveCachedKinds, true));
+    const naive = await track(startGateway(kubeconfigPath, 'naive'));
     try {
       check((await runQuery(naive.url, query, namespace)).rows, 'the naive gateway');
       const before = await counted(kubeconfigPath);
@@ -226,21 +240,10 @@ async function main(): Promise<void> {
       if (sum(Object.values(naiveTally)) === 0)
         naiveNote = 'readMode "naive" made no Kubernetes requests: it seems not to be honoured';
     } catch (err) {
-      naiveNote = `readMode "naive" is not available yet (createApp has no such option, or it failed): ${(err as Error).message}`;
+      naiveNote = `the query failed in readMode "naive": ${(err as Error).message}`;
       say(`naive: skipped; ${naiveNote}`);
     }
     await stopGateway(naive);
-
-    // Direct: the same data from the apiserver with client-node, joined in memory.
-    say(`direct: ${iterations.direct} reads with @kubernetes/client-node`);
-    const direct = directFetcher(kc);
-    for (let i = 0; i < iterations.warmup; i++) check(await direct(namespace), 'client-node');
-    const directMs: number[] = [];
-    for (let i = 0; i < iterations.direct; i++) {
-      const t = performance.now();
-      await direct(namespace);
-      directMs.push(performance.now() - t);
-    }
 
     await admin.request('DELETE', `/api/v1/namespaces/${namespace}`).catch(() => {});
 
@@ -267,6 +270,7 @@ async function main(): Promise<void> {
         pagesPerQuery,
         iterations: { warm: iterations.warm, cold: iterations.cold, naive: naiveQueries, direct: iterations.direct },
         cachedKinds,
+        gatewayWatches: warmWatches,
         countedGroups: countedGroups.groups,
         gatewayMeanMs: round(sum(warmMs) / warmMs.length, 1),
         directK8sP99Ms: round(percentile(directMs, 99), 1),

@@ -11,7 +11,7 @@ import type { KubeClient } from './kube/KubeClient.js';
 import type { ResourceCache } from './kube/ResourceCache.js';
 import type { ReadMode } from './loaders.js';
 import { schema } from './schema/index.js';
-import { authenticate, createGateway } from './yoga.js';
+import { authenticate, createGateway, defaultHttpPolicy, type HttpPolicy } from './yoga.js';
 
 export interface AppOptions {
   logger: Logger;
@@ -25,6 +25,7 @@ export interface AppOptions {
   shutdownGraceMs?: number;
   websocket?: Partial<WebSocketLimits>;
   subscriptions?: Partial<SubscriptionLimits>;
+  http?: Partial<HttpPolicy>;
 }
 
 export interface WebSocketLimits {
@@ -72,7 +73,9 @@ export function createApp(options: AppOptions): App {
     authorizer,
     readMode: options.readMode,
     subscriptions: options.subscriptions,
+    http: options.http,
   };
+  const maxBodyBytes = options.http?.maxBodyBytes ?? defaultHttpPolicy.maxBodyBytes;
   const yoga = createGateway(deps);
   let started = false;
   let stopping = false;
@@ -84,6 +87,11 @@ export function createApp(options: AppOptions): App {
     if (path === '/readyz')
       return isReady() ? probe(res, 200, 'ok') : probe(res, 503, stopping ? 'shutting down' : 'cache not synced');
     if (stopping) res.setHeader('Connection', 'close');
+    if (req.method === 'POST') {
+      const length = Number(req.headers['content-length']);
+      if (req.headers['transfer-encoding'] || !Number.isFinite(length)) return refuse(res, 411, 'Length Required');
+      if (length > maxBodyBytes) return refuse(res, 413, `Request body over ${maxBodyBytes} bytes`);
+    }
     return yoga.handle(req, res);
   };
   const server: Server = createServer(handle);
@@ -188,6 +196,14 @@ export function createApp(options: AppOptions): App {
       logger.info('stopped');
     },
   };
+}
+
+/** Answers before reading the body, and closes the connection so the unread body goes with it. */
+function refuse(res: ServerResponse, status: number, message: string): void {
+  res.writeHead(status, { 'Content-Type': 'application/json', Connection: 'close' });
+  res.end(
+    JSON.stringify({ errors: [{ message, extensions: { code: status === 413 ? 'REQUEST_TOO_LARGE' : 'LENGTH_REQUIRED' } }] }),
+  );
 }
 
 function probe(res: ServerResponse, status: number, body: string): void {

@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
+import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
 import { GraphQLError, type GraphQLSchema } from 'graphql';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import type { Logger } from 'pino';
@@ -10,6 +12,8 @@ import { type Context, defaultSubscriptionLimits, type SubscriptionLimits } from
 import type { KubeClient } from './kube/KubeClient.js';
 import type { ResourceCache } from './kube/ResourceCache.js';
 import { ObjectLoaders, type ReadMode } from './loaders.js';
+import { type QueryLimits, useQueryLimits } from './plugins/useQueryLimits.js';
+import { type RateLimit, useRateLimit } from './plugins/useRateLimit.js';
 
 export interface GatewayDeps {
   schema: GraphQLSchema;
@@ -22,7 +26,28 @@ export interface GatewayDeps {
   authenticator: Authenticator | undefined;
   readMode?: ReadMode;
   subscriptions?: Partial<SubscriptionLimits>;
+  http?: Partial<HttpPolicy>;
 }
+
+/** What the HTTP endpoint allows (docs/security.md). */
+export interface HttpPolicy {
+  /** Origins allowed to call from a browser (CORS); none means same-origin only. */
+  corsOrigins: string[];
+  /** Schema introspection (GraphiQL needs it). */
+  introspection: boolean;
+  query: Partial<QueryLimits>;
+  rate: Partial<RateLimit>;
+  /** Largest request body; a larger one gets 413 before it is read. */
+  maxBodyBytes: number;
+}
+
+export const defaultHttpPolicy: HttpPolicy = {
+  corsOrigins: [],
+  introspection: true,
+  query: {},
+  rate: {},
+  maxBodyBytes: 256 * 1024,
+};
 
 export interface ServerContext {
   req?: IncomingMessage;
@@ -51,10 +76,22 @@ export async function authenticate(deps: Pick<GatewayDeps, 'authenticator'>, hea
 /** The yoga instance alone, so tests can call `yoga.fetch` without a network. */
 export function createGateway(deps: GatewayDeps): YogaServerInstance<ServerContext, Context> {
   const subscriptions = { ...defaultSubscriptionLimits, ...deps.subscriptions };
+  const http = { ...defaultHttpPolicy, ...deps.http };
   return createYoga<ServerContext, Context>({
     schema: deps.schema,
     graphqlEndpoint: '/graphql',
     landingPage: false,
+    batching: false,
+    cors: http.corsOrigins.length
+      ? { origin: http.corsOrigins, credentials: true, allowedHeaders: ['authorization', 'content-type', 'x-request-id'] }
+      : false,
+    plugins: [
+      // GET and form posts must carry a header a cross-site form cannot set; JSON POSTs are preflighted anyway.
+      useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf', 'authorization'] }),
+      ...useQueryLimits(http.query),
+      useRateLimit(http.rate),
+      ...(http.introspection ? [] : [useDisableIntrospection()]),
+    ],
     graphiql: { subscriptionsProtocol: 'WS', title: 'Tekton resources' },
     // Unexpected errors become "Unexpected error." with code INTERNAL_SERVER_ERROR; the cause is logged.
     maskedErrors: true,

@@ -24,6 +24,8 @@ export interface RequestOptions {
   query?: Record<string, string | number | boolean | undefined>;
   body?: unknown;
   contentType?: string;
+  /** e.g. `application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1`, to read metadata only (a Secret's, say). */
+  accept?: string;
   signal?: AbortSignal;
 }
 
@@ -109,7 +111,7 @@ export class KubeClient {
       method,
       headers: {
         ...headers,
-        Accept: 'application/json',
+        Accept: options.accept ?? 'application/json',
         ...(options.body !== undefined ? { 'Content-Type': options.contentType ?? 'application/json' } : {}),
       },
       body: options.body !== undefined ? JSON.stringify(options.body) : undefined,

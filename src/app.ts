@@ -26,6 +26,8 @@ export interface AppOptions {
   websocket?: Partial<WebSocketLimits>;
   subscriptions?: Partial<SubscriptionLimits>;
   http?: Partial<HttpPolicy>;
+  /** How long an access review's answer is reused (default 10 s). */
+  accessReviewTtlMs?: number;
 }
 
 export interface WebSocketLimits {
@@ -63,7 +65,7 @@ type EnvelopedArgs = ExecutionArgs & {
 export function createApp(options: AppOptions): App {
   const { logger, cache } = options;
   const authenticator = options.auth === 'token' ? new Authenticator({ client: options.kube, logger }) : undefined;
-  const authorizer = new Authorizer({ client: options.kube, logger });
+  const authorizer = new Authorizer({ client: options.kube, logger, ttlMs: options.accessReviewTtlMs });
   const deps = {
     schema,
     logger,

@@ -1,6 +1,6 @@
 import { type Client, createClient } from 'graphql-ws';
 import WebSocket from 'ws';
-import { type App, createApp } from '../../src/app.js';
+import { type App, type AppOptions, createApp } from '../../src/app.js';
 import { parseConfig } from '../../src/config.js';
 import type { SubscriptionLimits } from '../../src/context.js';
 import type { KindName } from '../../src/kube/kinds.js';
@@ -11,6 +11,7 @@ import type { ReadMode } from '../../src/loaders.js';
 const defaultKinds = parseConfig([], {}).cacheKinds;
 
 import { clientFor, kubeClient, testLogger } from './cluster.js';
+import { assertNoSecret } from './secrets.js';
 
 export interface TestGateway {
   app: App;
@@ -43,6 +44,8 @@ export async function startGateway(
     /** Another cluster than the shared one (fault tests run their own). */
     kubeconfig?: string;
     reflector?: ResourceCacheOptions['reflector'];
+    accessReviewTtlMs?: number;
+    http?: AppOptions['http'];
   } = {},
 ): Promise<TestGateway> {
   const kube = options.kubeconfig ? clientFor(options.kubeconfig) : kubeClient('admin');
@@ -60,6 +63,8 @@ export async function startGateway(
     auth: options.auth ?? 'anonymous',
     readMode: options.readMode,
     subscriptions: options.subscriptions,
+    accessReviewTtlMs: options.accessReviewTtlMs,
+    http: options.http,
     shutdownGraceMs: 2_000,
   });
   const { port } = await app.start(0, '127.0.0.1');
@@ -76,7 +81,9 @@ export async function startGateway(
         headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
         body: JSON.stringify({ query, variables }),
       });
-      return res.json();
+      const text = await res.text();
+      assertNoSecret(text);
+      return JSON.parse(text);
     },
     ws(token) {
       const client = createClient({
@@ -105,6 +112,11 @@ export function collect<T>(client: Client, query: string, variables: Record<stri
     { query, variables },
     {
       next: (value) => {
+        try {
+          assertNoSecret(JSON.stringify(value));
+        } catch (err) {
+          failure = err;
+        }
         if (value.errors) failure = value.errors;
         if (value.data) received.push(value.data as T);
       },

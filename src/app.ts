@@ -26,6 +26,7 @@ export interface AppOptions {
   websocket?: Partial<WebSocketLimits>;
   subscriptions?: Partial<SubscriptionLimits>;
   http?: Partial<HttpPolicy>;
+  writeAs?: 'token' | 'impersonate';
   /** How long an access review's answer is reused (default 10 s). */
   accessReviewTtlMs?: number;
 }
@@ -76,6 +77,7 @@ export function createApp(options: AppOptions): App {
     readMode: options.readMode,
     subscriptions: options.subscriptions,
     http: options.http,
+    writeAs: options.writeAs,
   };
   const maxBodyBytes = options.http?.maxBodyBytes ?? defaultHttpPolicy.maxBodyBytes;
   const yoga = createGateway(deps);

@@ -19,6 +19,17 @@ const schema = z.object({
   kubeconfig: z.string().min(1).optional(),
   localDir: z.string().min(1),
   auth: z.enum(['token', 'anonymous']),
+  writeAs: z.enum(['token', 'impersonate']),
+  introspection: z.stringbool(),
+  corsOrigins: z
+    .string()
+    .transform((s) =>
+      s
+        .split(',')
+        .map((o) => o.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.url('each must be an origin such as https://app.example.com'))),
   shutdownGraceMs: z.coerce.number().int().min(0).max(600_000),
   seed: z.stringbool(),
   cacheKinds: z
@@ -52,6 +63,11 @@ export interface Config {
   cluster: ClusterSource;
   /** `anonymous` serves every caller with the gateway's own rights; only for local use. */
   auth: 'token' | 'anonymous';
+  /** `token`: writes carry the caller's own token; `impersonate`: the gateway's identity impersonates the caller. */
+  writeAs: 'token' | 'impersonate';
+  introspection: boolean;
+  /** Browser origins allowed by CORS; none means same-origin only. */
+  corsOrigins: string[];
   shutdownGraceMs: number;
   /** Local mode: install CRDs and seed examples at start. */
   seed: boolean;
@@ -73,6 +89,9 @@ const settings = {
   kubeconfig: { env: undefined, default: undefined },
   localDir: { env: 'LOCAL_DIR', default: '.local' },
   auth: { env: 'AUTH_MODE', default: undefined },
+  writeAs: { env: 'WRITE_AS', default: 'token' },
+  introspection: { env: 'INTROSPECTION', default: 'true' },
+  corsOrigins: { env: 'CORS_ORIGINS', default: '' },
   shutdownGraceMs: { env: 'SHUTDOWN_GRACE_MS', default: '10000' },
   seed: { env: 'SEED', default: 'true' },
   cacheKinds: { env: 'CACHE_KINDS', default: 'PipelineResource,ResourceBinding,Pipeline,PipelineRun' },
@@ -86,6 +105,9 @@ const flagNames: Record<keyof typeof settings, string> = {
   kubeconfig: 'kubeconfig',
   localDir: 'local-dir',
   auth: 'auth',
+  writeAs: 'write-as',
+  introspection: 'introspection',
+  corsOrigins: 'cors-origins',
   shutdownGraceMs: 'shutdown-grace-ms',
   seed: 'seed',
   cacheKinds: 'cache-kinds',
@@ -136,6 +158,9 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
     logLevel: c.logLevel,
     cluster,
     auth: c.auth,
+    writeAs: c.writeAs,
+    introspection: c.introspection,
+    corsOrigins: c.corsOrigins,
     shutdownGraceMs: c.shutdownGraceMs,
     seed: c.seed,
     cacheKinds: c.cacheKinds,

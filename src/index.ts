@@ -48,7 +48,15 @@ async function main(): Promise<void> {
   const kube = new KubeClient({ kubeConfig: await loadKubeConfig(config, plane), logger });
   logger.info({ cluster: config.cluster.kind, server: kube.server }, 'serving cluster');
   const cache = new ResourceCache({ client: kube, logger, kinds: config.cacheKinds, namespaces: config.namespaces });
-  const app = createApp({ logger, kube, cache, auth: config.auth, shutdownGraceMs: config.shutdownGraceMs });
+  const app = createApp({
+    logger,
+    kube,
+    cache,
+    auth: config.auth,
+    writeAs: config.writeAs,
+    http: { introspection: config.introspection, corsOrigins: config.corsOrigins },
+    shutdownGraceMs: config.shutdownGraceMs,
+  });
   await app.start(config.port, config.host);
 
   let stopping = false;

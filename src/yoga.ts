@@ -25,6 +25,8 @@ export interface GatewayDeps {
   /** Absent in anonymous mode. */
   authenticator: Authenticator | undefined;
   readMode?: ReadMode;
+  /** How writes reach Kubernetes as the caller (token mode only). */
+  writeAs?: 'token' | 'impersonate';
   subscriptions?: Partial<SubscriptionLimits>;
   http?: Partial<HttpPolicy>;
 }
@@ -114,7 +116,11 @@ export function createGateway(deps: GatewayDeps): YogaServerInstance<ServerConte
       const header = request?.headers.get('x-request-id');
       const requestId = header && requestIdPattern.test(header) ? header : randomUUID();
       const caller = wsCaller ?? (await authenticate(deps, request?.headers.get('authorization')));
-      const kube = caller.token ? deps.kube.forCaller(caller.token) : deps.kube;
+      const kube = !caller.token
+        ? deps.kube
+        : deps.writeAs === 'impersonate'
+          ? deps.kube.impersonating(caller)
+          : deps.kube.forCaller(caller.token);
       return {
         requestId,
         logger: deps.logger.child({ requestId, user: caller.username }),

@@ -15,10 +15,10 @@ export interface KubeClientOptions {
   requestTimeoutMs?: number;
 }
 
-interface CallerAuth {
-  token: string;
-  dispatcher: Dispatcher;
-}
+/** How a client derived from the gateway's acts: with a caller's own token, or as the gateway impersonating them. */
+type Identity =
+  | { kind: 'token'; token: string; dispatcher: Dispatcher }
+  | { kind: 'impersonate'; base: KubeClient; headers: [string, string][] };
 
 export interface RequestOptions {
   query?: Record<string, string | number | boolean | undefined>;
@@ -54,11 +54,11 @@ export class KubeClient {
   private dispatcher: Dispatcher | undefined;
   private headers: Record<string, string> | undefined;
   private headersAt = 0;
-  private readonly caller: CallerAuth | undefined;
+  private readonly identity: Identity | undefined;
   private callerDispatcher: Dispatcher | undefined;
 
-  constructor(options: KubeClientOptions, caller?: CallerAuth) {
-    this.caller = caller;
+  constructor(options: KubeClientOptions, identity?: Identity) {
+    this.identity = identity;
     this.kubeConfig = options.kubeConfig;
     this.logger = options.logger;
     this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
@@ -76,13 +76,34 @@ export class KubeClient {
     this.callerDispatcher ??= callerDispatcher(this.kubeConfig);
     return new KubeClient(
       { kubeConfig: this.kubeConfig, logger: this.logger, requestTimeoutMs: this.requestTimeoutMs },
-      { token, dispatcher: this.callerDispatcher },
+      { kind: 'token', token, dispatcher: this.callerDispatcher },
+    );
+  }
+
+  /**
+   * The same API, as the gateway impersonating a user: `Impersonate-User`,
+   * one `Impersonate-Group` header per group, and `Impersonate-Uid`. The
+   * gateway's identity then needs the `impersonate` verb (deploy/ says how).
+   */
+  impersonating(user: { username: string; uid?: string; groups: string[] }): KubeClient {
+    const headers: [string, string][] = [['Impersonate-User', user.username]];
+    for (const g of user.groups) headers.push(['Impersonate-Group', g]);
+    if (user.uid) headers.push(['Impersonate-Uid', user.uid]);
+    return new KubeClient(
+      { kubeConfig: this.kubeConfig, logger: this.logger, requestTimeoutMs: this.requestTimeoutMs },
+      { kind: 'impersonate', base: this, headers },
     );
   }
 
   /** Auth headers from the kubeconfig, refreshed every 30 s so rotated tokens are picked up. */
-  private async auth(): Promise<{ headers: Record<string, string>; dispatcher: Dispatcher | undefined }> {
-    if (this.caller) return { headers: { Authorization: `Bearer ${this.caller.token}` }, dispatcher: this.caller.dispatcher };
+  private async auth(): Promise<{ headers: [string, string][]; dispatcher: Dispatcher | undefined }> {
+    if (this.identity?.kind === 'token') {
+      return { headers: [['Authorization', `Bearer ${this.identity.token}`]], dispatcher: this.identity.dispatcher };
+    }
+    if (this.identity?.kind === 'impersonate') {
+      const base = await this.identity.base.auth();
+      return { headers: [...base.headers, ...this.identity.headers], dispatcher: base.dispatcher };
+    }
     if (!this.headers || Date.now() - this.headersAt > 30_000) {
       const ctx = new RequestContext(this.server, HttpMethod.GET);
       await this.kubeConfig.applySecurityAuthentication(ctx);
@@ -91,7 +112,7 @@ export class KubeClient {
       // The dispatcher holds the TLS settings and the connection pool: keep the first.
       this.dispatcher ??= ctx.getDispatcher() as Dispatcher | undefined;
     }
-    return { headers: this.headers, dispatcher: this.dispatcher };
+    return { headers: Object.entries(this.headers), dispatcher: this.dispatcher };
   }
 
   private url(path: string, query?: RequestOptions['query']): string {
@@ -109,11 +130,12 @@ export class KubeClient {
       : AbortSignal.timeout(this.requestTimeoutMs);
     const res = await fetch(this.url(path, options.query), {
       method,
-      headers: {
+      // Tuples, not an object: impersonation repeats a header (one Impersonate-Group per group).
+      headers: [
         ...headers,
-        Accept: options.accept ?? 'application/json',
-        ...(options.body !== undefined ? { 'Content-Type': options.contentType ?? 'application/json' } : {}),
-      },
+        ['Accept', options.accept ?? 'application/json'],
+        ...(options.body !== undefined ? [['Content-Type', options.contentType ?? 'application/json'] as [string, string]] : []),
+      ],
       body: options.body !== undefined ? JSON.stringify(options.body) : undefined,
       dispatcher,
       signal,
@@ -131,7 +153,7 @@ export class KubeClient {
     const { headers, dispatcher } = await this.auth();
     const res = await fetch(this.url(path, { ...query, watch: true }), {
       method: 'GET',
-      headers: { ...headers, Accept: 'application/json' },
+      headers: [...headers, ['Accept', 'application/json']],
       dispatcher,
       signal,
     });

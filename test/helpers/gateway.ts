@@ -46,6 +46,7 @@ export async function startGateway(
     reflector?: ResourceCacheOptions['reflector'];
     accessReviewTtlMs?: number;
     http?: AppOptions['http'];
+    writeAs?: AppOptions['writeAs'];
   } = {},
 ): Promise<TestGateway> {
   const kube = options.kubeconfig ? clientFor(options.kubeconfig) : kubeClient('admin');
@@ -64,6 +65,7 @@ export async function startGateway(
     readMode: options.readMode,
     subscriptions: options.subscriptions,
     accessReviewTtlMs: options.accessReviewTtlMs,
+    writeAs: options.writeAs,
     http: options.http,
     shutdownGraceMs: 2_000,
   });

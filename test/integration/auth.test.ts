@@ -97,6 +97,20 @@ describe.skipIf(!haveUsers)('token authentication and RBAC', () => {
     expect(viewer.data.createPipelineResource.__typename).toBe('ForbiddenError');
   });
 
+  it('impersonates the caller when configured: Kubernetes decides as alice, not as the gateway', async () => {
+    const imp = await startGateway({ auth: 'token', writeAs: 'impersonate' });
+    try {
+      const ok = await imp.gql(CREATE, { input: { ...image('team-a', 'alice'), name: `imp-${suffix}` } }, token('alice'));
+      expect(ok.data.createPipelineResource.__typename).toBe('CreatePipelineResourceSuccess');
+      // The gateway's own identity (admin) could write team-b; impersonating alice it may not.
+      const denied = await imp.gql(CREATE, { input: { ...image('team-b', 'alice'), name: `imp-${suffix}` } }, token('alice'));
+      expect(denied.data.createPipelineResource.__typename).toBe('ForbiddenError');
+    } finally {
+      await imp.stop();
+      await admin.request('DELETE', resourcePath(kinds.PipelineResource, 'team-a', `imp-${suffix}`)).catch(() => {});
+    }
+  });
+
   it('reads from the cache only what RBAC lets the caller list', async () => {
     const namespaces = async (user: TestUser) => {
       const res = await gw.gql('{ pipelineResources(first: 500) { edges { node { namespace } } } }', {}, token(user));

@@ -10,6 +10,7 @@ import type { SubscriptionLimits } from './context.js';
 import type { KubeClient } from './kube/KubeClient.js';
 import type { ResourceCache } from './kube/ResourceCache.js';
 import type { ReadMode } from './loaders.js';
+import { GatewayMetrics } from './metrics.js';
 import { schema } from './schema/index.js';
 import { authenticate, createGateway, defaultHttpPolicy, type HttpPolicy } from './yoga.js';
 
@@ -27,6 +28,8 @@ export interface AppOptions {
   subscriptions?: Partial<SubscriptionLimits>;
   http?: Partial<HttpPolicy>;
   writeAs?: 'token' | 'impersonate';
+  /** Shared with the KubeClient (its `onResponse`); one is made when absent. */
+  metrics?: GatewayMetrics;
   /** How long an access review's answer is reused (default 10 s). */
   accessReviewTtlMs?: number;
 }
@@ -78,15 +81,23 @@ export function createApp(options: AppOptions): App {
     subscriptions: options.subscriptions,
     http: options.http,
     writeAs: options.writeAs,
+    metrics: options.metrics ?? new GatewayMetrics(cache),
   };
   const maxBodyBytes = options.http?.maxBodyBytes ?? defaultHttpPolicy.maxBodyBytes;
+  const serveMetrics = (res: ServerResponse) => serveMetricsFrom(deps.metrics, res);
   const yoga = createGateway(deps);
   let started = false;
   let stopping = false;
   const isReady = () => started && !stopping && cache.ready;
 
   const handle = (req: IncomingMessage, res: ServerResponse) => {
-    const path = (req.url ?? '/').split('?')[0];
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    const stop = deps.metrics.httpDuration.startTimer({ method: req.method ?? 'GET' });
+    // Known paths only as labels: anything else is one label, so a scanner cannot blow up the series.
+    res.once('finish', () =>
+      stop({ path: ['/graphql', '/healthz', '/readyz', '/metrics'].includes(path) ? path : 'other', status: res.statusCode }),
+    );
+    if (path === '/metrics') return void serveMetrics(res);
     if (path === '/healthz') return probe(res, 200, 'ok');
     if (path === '/readyz')
       return isReady() ? probe(res, 200, 'ok') : probe(res, 503, stopping ? 'shutting down' : 'cache not synced');
@@ -208,6 +219,17 @@ function refuse(res: ServerResponse, status: number, message: string): void {
   res.end(
     JSON.stringify({ errors: [{ message, extensions: { code: status === 413 ? 'REQUEST_TOO_LARGE' : 'LENGTH_REQUIRED' } }] }),
   );
+}
+
+async function serveMetricsFrom(metrics: GatewayMetrics, res: ServerResponse): Promise<void> {
+  try {
+    const body = await metrics.registry.metrics();
+    res.writeHead(200, { 'Content-Type': metrics.registry.contentType });
+    res.end(body);
+  } catch {
+    res.writeHead(500);
+    res.end();
+  }
 }
 
 function probe(res: ServerResponse, status: number, body: string): void {

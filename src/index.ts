@@ -5,6 +5,7 @@ import { KubeClient } from './kube/KubeClient.js';
 import { ResourceCache } from './kube/ResourceCache.js';
 import type { LocalControlPlane } from './local/LocalControlPlane.js';
 import { createLogger } from './logger.js';
+import { GatewayMetrics } from './metrics.js';
 
 async function loadKubeConfig(config: Config, plane: LocalControlPlane | undefined): Promise<KubeConfig> {
   const kc = new KubeConfig();
@@ -45,15 +46,22 @@ async function main(): Promise<void> {
   if (config.auth === 'anonymous') {
     logger.warn("anonymous access: every caller acts with the gateway's own Kubernetes rights; for local use only");
   }
-  const kube = new KubeClient({ kubeConfig: await loadKubeConfig(config, plane), logger });
+  const metrics = new GatewayMetrics();
+  const kube = new KubeClient({
+    kubeConfig: await loadKubeConfig(config, plane),
+    logger,
+    onResponse: (method, path, status) => metrics.kubeRequest(method, path, status),
+  });
   logger.info({ cluster: config.cluster.kind, server: kube.server }, 'serving cluster');
   const cache = new ResourceCache({ client: kube, logger, kinds: config.cacheKinds, namespaces: config.namespaces });
+  metrics.watch(cache);
   const app = createApp({
     logger,
     kube,
     cache,
     auth: config.auth,
     writeAs: config.writeAs,
+    metrics,
     http: { introspection: config.introspection, corsOrigins: config.corsOrigins },
     shutdownGraceMs: config.shutdownGraceMs,
   });

@@ -12,6 +12,8 @@ import { type Context, defaultSubscriptionLimits, type SubscriptionLimits } from
 import type { KubeClient } from './kube/KubeClient.js';
 import type { ResourceCache } from './kube/ResourceCache.js';
 import { ObjectLoaders, type ReadMode } from './loaders.js';
+import type { GatewayMetrics } from './metrics.js';
+import { useMetrics } from './plugins/useMetrics.js';
 import { type QueryLimits, useQueryLimits } from './plugins/useQueryLimits.js';
 import { type RateLimit, useRateLimit } from './plugins/useRateLimit.js';
 
@@ -25,6 +27,7 @@ export interface GatewayDeps {
   /** Absent in anonymous mode. */
   authenticator: Authenticator | undefined;
   readMode?: ReadMode;
+  metrics: GatewayMetrics;
   /** How writes reach Kubernetes as the caller (token mode only). */
   writeAs?: 'token' | 'impersonate';
   subscriptions?: Partial<SubscriptionLimits>;
@@ -88,6 +91,7 @@ export function createGateway(deps: GatewayDeps): YogaServerInstance<ServerConte
       ? { origin: http.corsOrigins, credentials: true, allowedHeaders: ['authorization', 'content-type', 'x-request-id'] }
       : false,
     plugins: [
+      useMetrics(deps.metrics),
       // GET and form posts must carry a header a cross-site form cannot set; JSON POSTs are preflighted anyway.
       useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf', 'authorization'] }),
       ...useQueryLimits(http.query),

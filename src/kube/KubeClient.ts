@@ -13,6 +13,8 @@ export interface KubeClientOptions {
   logger: Logger;
   /** Per-request timeout for everything but watches. */
   requestTimeoutMs?: number;
+  /** Told of every call's outcome (for metrics). */
+  onResponse?: (method: string, path: string, status: number | 'error') => void;
 }
 
 /** How a client derived from the gateway's acts: with a caller's own token, or as the gateway impersonating them. */
@@ -51,6 +53,7 @@ export class KubeClient {
   private readonly kubeConfig: KubeConfig;
   private readonly logger: Logger;
   private readonly requestTimeoutMs: number;
+  private readonly onResponse: KubeClientOptions['onResponse'];
   private dispatcher: Dispatcher | undefined;
   private headers: Record<string, string> | undefined;
   private headersAt = 0;
@@ -62,6 +65,7 @@ export class KubeClient {
     this.kubeConfig = options.kubeConfig;
     this.logger = options.logger;
     this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
+    this.onResponse = options.onResponse;
     const cluster = this.kubeConfig.getCurrentCluster();
     if (!cluster) throw new Error('kubeconfig has no current cluster');
     this.server = cluster.server.replace(/\/$/, '');
@@ -75,7 +79,7 @@ export class KubeClient {
   forCaller(token: string): KubeClient {
     this.callerDispatcher ??= callerDispatcher(this.kubeConfig);
     return new KubeClient(
-      { kubeConfig: this.kubeConfig, logger: this.logger, requestTimeoutMs: this.requestTimeoutMs },
+      { kubeConfig: this.kubeConfig, logger: this.logger, requestTimeoutMs: this.requestTimeoutMs, onResponse: this.onResponse },
       { kind: 'token', token, dispatcher: this.callerDispatcher },
     );
   }
@@ -90,7 +94,7 @@ export class KubeClient {
     for (const g of user.groups) headers.push(['Impersonate-Group', g]);
     if (user.uid) headers.push(['Impersonate-Uid', user.uid]);
     return new KubeClient(
-      { kubeConfig: this.kubeConfig, logger: this.logger, requestTimeoutMs: this.requestTimeoutMs },
+      { kubeConfig: this.kubeConfig, logger: this.logger, requestTimeoutMs: this.requestTimeoutMs, onResponse: this.onResponse },
       { kind: 'impersonate', base: this, headers },
     );
   }
@@ -139,7 +143,11 @@ export class KubeClient {
       body: options.body !== undefined ? JSON.stringify(options.body) : undefined,
       dispatcher,
       signal,
+    }).catch((err: unknown) => {
+      this.onResponse?.(method, path, 'error');
+      throw err;
     });
+    this.onResponse?.(method, path, res.status);
     if (!res.ok) throw await KubeApiError.fromResponse(method, path, res as unknown as Response);
     return (await res.json()) as T;
   }
@@ -157,6 +165,7 @@ export class KubeClient {
       dispatcher,
       signal,
     });
+    this.onResponse?.('WATCH', path, res.status);
     if (!res.ok || !res.body) throw await KubeApiError.fromResponse('WATCH', path, res as unknown as Response);
     const lines = createInterface({ input: Readable.fromWeb(res.body), crlfDelay: Number.POSITIVE_INFINITY });
     try {

@@ -62,6 +62,10 @@ export class Reflector {
   hasSynced = false;
   /** Watch restarts after an error, for metrics and tests. */
   restarts = 0;
+  /** Relists after 410 Gone. */
+  expired = 0;
+  /** Watches restarted by the watchdog. */
+  stalls = 0;
 
   constructor(options: ReflectorOptions) {
     this.client = options.client;
@@ -181,6 +185,7 @@ export class Reflector {
         if (this.stopped) break;
         if (err instanceof GoneError || (err instanceof KubeApiError && err.status === 410)) {
           this.logger.info('resourceVersion expired (410 Gone); relisting');
+          this.expired++;
           this.resourceVersion = undefined;
           continue;
         }
@@ -279,6 +284,7 @@ export class Reflector {
     } catch (err) {
       if (stalled) {
         this.logger.warn({ stallMs }, 'watch silent past its timeout; restarting');
+        this.stalls++;
         return;
       }
       throw err;

@@ -138,6 +138,24 @@ export class ResourceCache {
   }
 
   /** The cache of a kind; throws when the kind is not cached (use `has` or the loaders). */
+  /** Per reflector: its kind, namespace and counters, for /metrics. */
+  get stats() {
+    return this.reflectors.map((r) => ({
+      kind: r.kind.kind,
+      namespace: r.namespace ?? '',
+      objects: r.size,
+      synced: r.hasSynced,
+      restarts: r.restarts,
+      expired: r.expired,
+      stalls: r.stalls,
+    }));
+  }
+
+  /** Live subscriptions per cached kind. */
+  get subscribers(): { kind: KindName; count: number }[] {
+    return [...this.byKind].map(([kind, c]) => ({ kind, count: c.listenerCount }));
+  }
+
   reflector(name: KindName): KindCache {
     const c = this.byKind.get(name);
     if (!c) throw new Error(`${name} is not cached`);

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import pino from 'pino';
 import { inject } from 'vitest';
-import { KubeClient } from '../../src/kube/KubeClient.js';
+import { KubeClient, type KubeClientOptions } from '../../src/kube/KubeClient.js';
 
 export const testLogger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
 
@@ -18,10 +18,10 @@ export function kubeClient(user: TestUser = 'admin'): KubeClient {
   return clientFor(kubeconfigPath(user));
 }
 
-export function clientFor(kubeconfig: string): KubeClient {
+export function clientFor(kubeconfig: string, onResponse?: KubeClientOptions['onResponse']): KubeClient {
   const kc = new KubeConfig();
   kc.loadFromFile(kubeconfig);
-  return new KubeClient({ kubeConfig: kc, logger: testLogger });
+  return new KubeClient({ kubeConfig: kc, logger: testLogger, onResponse });
 }
 
 /** A namespace of the test file's own, deleted afterwards (callers register the cleanup). */

@@ -10,7 +10,8 @@ import type { ReadMode } from '../../src/loaders.js';
 /** The gateway's default cached kinds, as configured for production. */
 const defaultKinds = parseConfig([], {}).cacheKinds;
 
-import { clientFor, kubeClient, testLogger } from './cluster.js';
+import { GatewayMetrics } from '../../src/metrics.js';
+import { clientFor, kubeconfigPath, testLogger } from './cluster.js';
 import { assertNoSecret } from './secrets.js';
 
 export interface TestGateway {
@@ -49,7 +50,10 @@ export async function startGateway(
     writeAs?: AppOptions['writeAs'];
   } = {},
 ): Promise<TestGateway> {
-  const kube = options.kubeconfig ? clientFor(options.kubeconfig) : kubeClient('admin');
+  const metrics = new GatewayMetrics();
+  const kube = clientFor(options.kubeconfig ?? kubeconfigPath('admin'), (method, path, status) =>
+    metrics.kubeRequest(method, path, status),
+  );
   const cache = new ResourceCache({
     client: kube,
     logger: testLogger,
@@ -57,6 +61,7 @@ export async function startGateway(
     eventLogSize: options.eventLogSize,
     reflector: options.reflector,
   });
+  metrics.watch(cache);
   const app = createApp({
     logger: testLogger,
     kube,
@@ -66,6 +71,7 @@ export async function startGateway(
     subscriptions: options.subscriptions,
     accessReviewTtlMs: options.accessReviewTtlMs,
     writeAs: options.writeAs,
+    metrics,
     http: options.http,
     shutdownGraceMs: 2_000,
   });

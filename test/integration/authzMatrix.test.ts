@@ -105,7 +105,7 @@ describe.skipIf(!haveUsers)('authorization matrix', () => {
 
         // A nested edge into another kind shows only what that kind allows.
         const cross = await gw.gql(
-          '{ pipelineResources(first: 500) { edges { node { namespace name pipelines { name } bindings { name } } } } }',
+          `{ pipelineResources(search: "m-repo-${suffix}") { edges { node { namespace name pipelines { name } bindings { name } } } } }`,
           {},
           t,
         );

@@ -39,6 +39,8 @@ export interface WebSocketLimits {
   maxMessageBytes: number;
   /** Open sockets; past it a new one is closed with 1013 (try again later). */
   maxConnections: number;
+  /** Open sockets from one client address; past it, 1013 too. */
+  maxConnectionsPerClient: number;
   /** Subscriptions on one socket; past it a new one gets an error. */
   maxSubscriptionsPerConnection: number;
   /** A socket that sends no `connection_init` within this is closed with 4408. */
@@ -50,6 +52,7 @@ export interface WebSocketLimits {
 export const defaultWebSocketLimits: WebSocketLimits = {
   maxMessageBytes: 64 * 1024,
   maxConnections: 10_000,
+  maxConnectionsPerClient: 1_000,
   maxSubscriptionsPerConnection: 100,
   connectionInitTimeoutMs: 10_000,
   keepAliveMs: 12_000,
@@ -112,8 +115,19 @@ export function createApp(options: AppOptions): App {
   const server: Server = createServer(handle);
   const limits = { ...defaultWebSocketLimits, ...options.websocket };
   const wss = new WebSocketServer({ server, path: yoga.graphqlEndpoint, maxPayload: limits.maxMessageBytes });
-  wss.on('connection', (socket) => {
-    if (wss.clients.size > limits.maxConnections) socket.close(1013, 'Too many connections; try again later');
+  const perClient = new Map<string, number>();
+  wss.on('connection', (socket, req) => {
+    const client = req.socket.remoteAddress ?? '';
+    const n = (perClient.get(client) ?? 0) + 1;
+    perClient.set(client, n);
+    socket.once('close', () => {
+      const left = (perClient.get(client) ?? 1) - 1;
+      if (left > 0) perClient.set(client, left);
+      else perClient.delete(client);
+    });
+    if (wss.clients.size > limits.maxConnections || n > limits.maxConnectionsPerClient) {
+      socket.close(1013, 'Too many connections; try again later');
+    }
   });
   const wsServer = useServer<Record<string, unknown> | undefined, { caller?: Caller; operations?: Set<string> }>(
     {
@@ -152,6 +166,8 @@ export function createApp(options: AppOptions): App {
           req: ctx.extra.request,
           socket: ctx.extra.socket,
           caller: ctx.extra.caller,
+          // A subscription whose access is revoked closes its socket with 4403 (docs/security.md).
+          closeConnection: (code: number, reason: string) => ctx.extra.socket.close(code, reason),
           params: payload,
         });
         const document = parse(payload.query);

@@ -32,6 +32,8 @@ export interface Context {
   /** Reads, batched and filtered to what the caller may see. */
   loaders: ObjectLoaders;
   subscriptions: SubscriptionLimits;
+  /** Over WebSocket: closes the connection (e.g. 4403 when access is revoked). */
+  closeConnection?: (code: number, reason: string) => void;
   /** Writes go through this client, with the caller's credentials. */
   kube: KubeClient;
 }

@@ -58,6 +58,7 @@ export interface ServerContext {
   req?: IncomingMessage;
   /** Set by the WebSocket server once `connection_init` was authenticated. */
   caller?: Caller;
+  closeConnection?: (code: number, reason: string) => void;
 }
 
 const requestIdPattern = /^[\w.:-]{1,128}$/;
@@ -116,7 +117,7 @@ export function createGateway(deps: GatewayDeps): YogaServerInstance<ServerConte
         );
       },
     },
-    context: async ({ request, caller: wsCaller }): Promise<Context> => {
+    context: async ({ request, caller: wsCaller, closeConnection }): Promise<Context> => {
       const header = request?.headers.get('x-request-id');
       const requestId = header && requestIdPattern.test(header) ? header : randomUUID();
       const caller = wsCaller ?? (await authenticate(deps, request?.headers.get('authorization')));
@@ -134,6 +135,7 @@ export function createGateway(deps: GatewayDeps): YogaServerInstance<ServerConte
         loaders: new ObjectLoaders({ cache: deps.cache, kube, caller, authorizer: deps.authorizer, mode: deps.readMode }),
         kube,
         subscriptions,
+        ...(closeConnection ? { closeConnection } : {}),
       };
     },
   });

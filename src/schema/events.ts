@@ -103,7 +103,9 @@ async function stream(ctx: Context, options: StreamOptions): Promise<SubscriberQ
   const recheck = setInterval(() => {
     mayWatch().then(
       (ok) => {
-        if (!ok) queue.fail(forbidden('watch', spec, namespace));
+        if (ok) return;
+        queue.fail(forbidden('watch', spec, namespace));
+        ctx.closeConnection?.(4403, 'Forbidden');
       },
       () => {},
     );

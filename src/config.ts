@@ -12,8 +12,21 @@ export type ClusterSource =
   | { kind: 'in-cluster' }
   | { kind: 'local'; dir: string };
 
+const limit = z.coerce.number().int().min(1).max(1_000_000_000);
+
 const schema = z.object({
   port: z.coerce.number().int().min(0).max(65535),
+  maxDepth: limit,
+  maxAliases: limit,
+  maxTokens: limit,
+  maxCost: limit,
+  maxBodyBytes: limit,
+  rateBurst: limit,
+  ratePerSecond: limit,
+  wsMaxMessageBytes: limit,
+  wsMaxConnections: limit,
+  wsMaxConnectionsPerClient: limit,
+  wsMaxSubscriptions: limit,
   host: z.string().min(1).optional(),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   kubeconfig: z.string().min(1).optional(),
@@ -75,7 +88,22 @@ export interface Config {
   cacheKinds: KindName[];
   /** Namespaces to cache (one watch per kind and namespace); empty means all. */
   namespaces: string[];
+  /** Abuse limits (docs/security.md). */
+  limits: Record<LimitName, number>;
 }
+
+type LimitName =
+  | 'maxDepth'
+  | 'maxAliases'
+  | 'maxTokens'
+  | 'maxCost'
+  | 'maxBodyBytes'
+  | 'rateBurst'
+  | 'ratePerSecond'
+  | 'wsMaxMessageBytes'
+  | 'wsMaxConnections'
+  | 'wsMaxConnectionsPerClient'
+  | 'wsMaxSubscriptions';
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -94,6 +122,17 @@ const settings = {
   corsOrigins: { env: 'CORS_ORIGINS', default: '' },
   shutdownGraceMs: { env: 'SHUTDOWN_GRACE_MS', default: '10000' },
   seed: { env: 'SEED', default: 'true' },
+  maxDepth: { env: 'MAX_DEPTH', default: '12' },
+  maxAliases: { env: 'MAX_ALIASES', default: '30' },
+  maxTokens: { env: 'MAX_TOKENS', default: '3000' },
+  maxCost: { env: 'MAX_COST', default: '20000' },
+  maxBodyBytes: { env: 'MAX_BODY_BYTES', default: '262144' },
+  rateBurst: { env: 'RATE_BURST', default: '200' },
+  ratePerSecond: { env: 'RATE_PER_SECOND', default: '50' },
+  wsMaxMessageBytes: { env: 'WS_MAX_MESSAGE_BYTES', default: '65536' },
+  wsMaxConnections: { env: 'WS_MAX_CONNECTIONS', default: '10000' },
+  wsMaxConnectionsPerClient: { env: 'WS_MAX_CONNECTIONS_PER_CLIENT', default: '1000' },
+  wsMaxSubscriptions: { env: 'WS_MAX_SUBSCRIPTIONS', default: '100' },
   cacheKinds: { env: 'CACHE_KINDS', default: 'PipelineResource,ResourceBinding,Pipeline,PipelineRun' },
   namespaces: { env: 'WATCH_NAMESPACES', default: '' },
 } as const;
@@ -110,6 +149,17 @@ const flagNames: Record<keyof typeof settings, string> = {
   corsOrigins: 'cors-origins',
   shutdownGraceMs: 'shutdown-grace-ms',
   seed: 'seed',
+  maxDepth: 'max-depth',
+  maxAliases: 'max-aliases',
+  maxTokens: 'max-tokens',
+  maxCost: 'max-cost',
+  maxBodyBytes: 'max-body-bytes',
+  rateBurst: 'rate-burst',
+  ratePerSecond: 'rate-per-second',
+  wsMaxMessageBytes: 'ws-max-message-bytes',
+  wsMaxConnections: 'ws-max-connections',
+  wsMaxConnectionsPerClient: 'ws-max-connections-per-client',
+  wsMaxSubscriptions: 'ws-max-subscriptions',
   cacheKinds: 'cache-kinds',
   namespaces: 'namespaces',
 };
@@ -164,6 +214,19 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
     shutdownGraceMs: c.shutdownGraceMs,
     seed: c.seed,
     cacheKinds: c.cacheKinds,
+    limits: {
+      maxDepth: c.maxDepth,
+      maxAliases: c.maxAliases,
+      maxTokens: c.maxTokens,
+      maxCost: c.maxCost,
+      maxBodyBytes: c.maxBodyBytes,
+      rateBurst: c.rateBurst,
+      ratePerSecond: c.ratePerSecond,
+      wsMaxMessageBytes: c.wsMaxMessageBytes,
+      wsMaxConnections: c.wsMaxConnections,
+      wsMaxConnectionsPerClient: c.wsMaxConnectionsPerClient,
+      wsMaxSubscriptions: c.wsMaxSubscriptions,
+    },
     namespaces: c.namespaces,
   };
 }

@@ -62,7 +62,24 @@ async function main(): Promise<void> {
     auth: config.auth,
     writeAs: config.writeAs,
     metrics,
-    http: { introspection: config.introspection, corsOrigins: config.corsOrigins },
+    http: {
+      introspection: config.introspection,
+      corsOrigins: config.corsOrigins,
+      maxBodyBytes: config.limits.maxBodyBytes,
+      query: {
+        maxDepth: config.limits.maxDepth,
+        maxAliases: config.limits.maxAliases,
+        maxTokens: config.limits.maxTokens,
+        maxCost: config.limits.maxCost,
+      },
+      rate: { burst: config.limits.rateBurst, perSecond: config.limits.ratePerSecond },
+    },
+    websocket: {
+      maxMessageBytes: config.limits.wsMaxMessageBytes,
+      maxConnections: config.limits.wsMaxConnections,
+      maxConnectionsPerClient: config.limits.wsMaxConnectionsPerClient,
+      maxSubscriptionsPerConnection: config.limits.wsMaxSubscriptions,
+    },
     shutdownGraceMs: config.shutdownGraceMs,
   });
   await app.start(config.port, config.host);

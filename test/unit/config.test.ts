@@ -43,3 +43,21 @@ it('caches the graph kinds by default, and checks the lists it is given', () => 
   expect(() => parseConfig(['--cache-kinds', 'PipelineResource,Secret'], {})).toThrow(/--cache-kinds/);
   expect(() => parseConfig([], { WATCH_NAMESPACES: 'Team_A' })).toThrow(/--namespaces \/ WATCH_NAMESPACES/);
 });
+
+it('takes every abuse limit from flags or the environment, with safe defaults', () => {
+  expect(parseConfig([], {}).limits).toEqual({
+    maxDepth: 12,
+    maxAliases: 30,
+    maxTokens: 3000,
+    maxCost: 20000,
+    maxBodyBytes: 262144,
+    rateBurst: 200,
+    ratePerSecond: 50,
+    wsMaxMessageBytes: 65536,
+    wsMaxConnections: 10000,
+    wsMaxConnectionsPerClient: 1000,
+    wsMaxSubscriptions: 100,
+  });
+  expect(parseConfig(['--max-depth', '5'], { MAX_COST: '100' }).limits).toMatchObject({ maxDepth: 5, maxCost: 100 });
+  expect(() => parseConfig(['--max-depth', '0'], {})).toThrow(/--max-depth \/ MAX_DEPTH "0"/);
+});

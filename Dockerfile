@@ -1,21 +1,42 @@
 # syntax=docker/dockerfile:1
-# Build: docker build -t tekton-resource-gateway .
-# Run in a cluster (see deploy/); it reads its ServiceAccount and serves :4000.
+# The gateway's image: `docker build -t tekton-resource-gateway .`
+# Run it in a cluster (deploy/, docs/operations.md): it finds its cluster through its
+# ServiceAccount, requires a bearer token from every caller and serves :4000.
+# Only what `node dist/index.js` needs is in the final image: dist/ (compiled by
+# `npm run build` from src/ via tsconfig.build.json), production node_modules and
+# package.json ("type": "module"). Local mode (deploy/crds, test/fixtures, the Go
+# control plane) is for development only and is not shipped.
 
-FROM node:24-bookworm-slim AS build
+ARG NODE_IMAGE=node:24-bookworm-slim
+
+# Production dependencies only, installed from the lockfile; no install scripts
+# (no production dependency has one).
+FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --no-audit --no-fund
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
+
+# The compiler and the rest of the dev dependencies, for the build only.
+FROM ${NODE_IMAGE} AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-RUN npm run build && npm prune --omit=dev
+RUN npm run build
 
-FROM node:24-bookworm-slim
+FROM ${NODE_IMAGE}
 ENV NODE_ENV=production
 WORKDIR /app
-COPY --from=build /app/node_modules ./node_modules
+# Owned by root and read-only to the gateway's user; the pod mounts the root
+# filesystem read-only anyway, with an emptyDir at /tmp.
+COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
-USER node
+# The image's `node` user, by number so that Kubernetes can verify runAsNonRoot.
+USER 1000:1000
 EXPOSE 4000
+# Node itself is PID 1 and handles SIGTERM (readiness off, in-flight requests
+# finish, WebSockets close with 1001). No HEALTHCHECK: Kubernetes probes
+# /healthz and /readyz (deploy/base/deployment.yaml).
 ENTRYPOINT ["node", "dist/index.js"]

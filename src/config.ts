@@ -183,6 +183,12 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
     raw[key] = flags[flagNames[key as keyof typeof settings]] ?? (s.env ? env[s.env] : undefined) ?? s.default;
   }
 
+  if (!raw.kubeconfig && !env.KUBECONFIG && env.KUBERNETES_SERVICE_HOST && !existsSync(serviceAccountToken)) {
+    // In a pod, never fall back to starting a local control plane.
+    throw new ConfigError(
+      `in a pod (KUBERNETES_SERVICE_HOST is set) but ${serviceAccountToken} is missing: mount the ServiceAccount token or pass --kubeconfig`,
+    );
+  }
   const cluster: ClusterSource = raw.kubeconfig
     ? { kind: 'kubeconfig', path: raw.kubeconfig }
     : env.KUBECONFIG

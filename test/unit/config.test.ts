@@ -61,3 +61,8 @@ it('takes every abuse limit from flags or the environment, with safe defaults', 
   expect(parseConfig(['--max-depth', '5'], { MAX_COST: '100' }).limits).toMatchObject({ maxDepth: 5, maxCost: 100 });
   expect(() => parseConfig(['--max-depth', '0'], {})).toThrow(/--max-depth \/ MAX_DEPTH "0"/);
 });
+
+it('in a pod without a ServiceAccount token, refuses to start rather than fall back to local mode', () => {
+  expect(() => parseConfig([], { KUBERNETES_SERVICE_HOST: '10.0.0.1' })).toThrow(/ServiceAccount token/);
+  expect(parseConfig(['--kubeconfig', '/k'], { KUBERNETES_SERVICE_HOST: '10.0.0.1' }).cluster.kind).toBe('kubeconfig');
+});

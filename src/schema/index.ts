@@ -11,5 +11,6 @@ import './task.js';
 import './pipelineRun.js';
 import './namespace.js';
 import './events.js';
+import './runs.js';
 
 export const schema = describeGenerated(builder.toSchema());

@@ -1,0 +1,47 @@
+/**
+ * `npm run migrate -- <file.yaml> [--namespace <ns>]`: migrates legacy Tekton
+ * manifests that use PipelineResources (docs/bindings.md) and prints the
+ * migrated YAML on stdout and the report on stderr. Writes nothing to any
+ * cluster: apply the output with kubectl, or use the `migrateLegacyPipeline`
+ * mutation with `apply: true`.
+ */
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { stringify } from 'yaml';
+import { ValidationError } from '../src/errors.js';
+import { type MigrationNote, migratedObjects, migrateLegacy } from '../src/resources/migrate.js';
+
+function main(argv: string[]): number {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: { namespace: { type: 'string', short: 'n' }, help: { type: 'boolean', short: 'h' } },
+    allowPositionals: true,
+  });
+  const file = positionals[0];
+  if (values.help || !file || positionals.length > 1) {
+    process.stderr.write('usage: npm run migrate -- <file.yaml> [--namespace <ns>]\n');
+    return values.help ? 0 : 2;
+  }
+  const text = file === '-' ? readFileSync(0, 'utf8') : readFileSync(file, 'utf8');
+  try {
+    const m = migrateLegacy(text, { namespace: values.namespace });
+    process.stdout.write(
+      migratedObjects(m)
+        .map((o) => stringify(o))
+        .join('---\n'),
+    );
+    const section = (title: string, notes: MigrationNote[]) =>
+      `${title}:\n${notes.length ? notes.map((n) => `  - ${n.path}: ${n.message}\n`).join('') : '  (none)\n'}`;
+    const refs = m.references.map((r) => ({ path: r.path, message: `PipelineResource "${r.resource}" must exist` }));
+    process.stderr.write(`${section('Changed', m.changes)}${section('Not carried over', [...m.notCarried, ...refs])}`);
+    return 0;
+  } catch (err) {
+    if (err instanceof ValidationError) {
+      process.stderr.write(`Cannot migrate ${file}:\n${err.fieldErrors.map((e) => `  - ${e.path}: ${e.message}\n`).join('')}`);
+      return 1;
+    }
+    throw err;
+  }
+}
+
+process.exitCode = main(process.argv.slice(2));

@@ -35,7 +35,7 @@ export function mapKubeError(err: unknown, ctx: KubeErrorContext): Error {
       );
     case 401:
     case 403:
-      return new ForbiddenError(`Not allowed to change ${ctx.kind} in namespace ${ctx.namespace}`);
+      return new ForbiddenError(`Forbidden: Kubernetes RBAC does not allow this on ${ctx.kind} in namespace ${ctx.namespace}`);
     case 400:
     case 422: {
       const causes = err.details?.causes ?? [];

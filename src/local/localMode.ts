@@ -9,14 +9,19 @@ import { LocalControlPlane } from './LocalControlPlane.js';
 
 const root = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 
-/** The CRDs and RBAC the gateway needs, plus the minimal Tekton CRDs (Tekton itself is not installed locally). */
+/** The CRDs and RBAC the gateway needs, plus minimal Tekton CRDs and roles (Tekton itself is not installed locally). */
 export function clusterManifests(): string[] {
   const dir = (d: string) =>
     readdirSync(join(root, d))
       .filter((f) => f.endsWith('.yaml'))
       .sort()
       .map((f) => join(root, d, f));
-  return [...dir('deploy/crds'), ...dir('deploy/rbac'), join(root, 'test/fixtures/tekton-crds.yaml')];
+  return [
+    ...dir('deploy/crds'),
+    ...dir('deploy/rbac'),
+    join(root, 'test/fixtures/tekton-crds.yaml'),
+    join(root, 'test/fixtures/tekton-roles.yaml'),
+  ];
 }
 
 export const exampleManifests = () => [join(root, 'deploy/examples/seed.yaml')];

@@ -91,7 +91,7 @@ describe.skipIf(!haveUsers)('token authentication and RBAC', () => {
     const denied = await gw.gql(CREATE, { input: image('team-b', 'alice') }, token('alice'));
     expect(denied.data.createPipelineResource).toEqual({
       __typename: 'ForbiddenError',
-      message: 'Not allowed to change PipelineResource in namespace team-b',
+      message: 'Forbidden: Kubernetes RBAC does not allow this on PipelineResource in namespace team-b',
     });
     const viewer = await gw.gql(CREATE, { input: image('team-b', 'bob') }, token('bob'));
     expect(viewer.data.createPipelineResource.__typename).toBe('ForbiddenError');

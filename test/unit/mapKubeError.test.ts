@@ -11,7 +11,7 @@ it('maps each Kubernetes status to the error a caller can act on', () => {
   expect(map(new KubeApiError(409, 'x', 'AlreadyExists')).message).toBe('PipelineResource ns/r already exists');
   expect(map(new KubeApiError(409, 'x', 'Conflict'))).toBeInstanceOf(ConflictError);
   expect(map(new KubeApiError(403, 'user "x" cannot create'))).toEqual(
-    new ForbiddenError('Not allowed to change PipelineResource in namespace ns'),
+    new ForbiddenError('Forbidden: Kubernetes RBAC does not allow this on PipelineResource in namespace ns'),
   );
   expect(map(new KubeApiError(429, 'x')).message).toContain('throttling');
   expect(map(new KubeApiError(503, 'etcd leader changed'))).toBeInstanceOf(UnavailableError);

@@ -74,6 +74,13 @@ export class ObjectLoaders {
     return (await this.list(kind, namespace)).find((o) => o.metadata.name === name) ?? null;
   }
 
+  /** The objects of these names in a namespace that exist and the caller may read, in the order given, without repeats. */
+  async getMany(kind: KindName, namespace: string, names: Iterable<string>): Promise<KubeObject[]> {
+    const unique = [...new Set(names)].filter(Boolean);
+    const found = await Promise.all(unique.map((n) => this.get(kind, namespace, n)));
+    return found.filter((o) => o !== null);
+  }
+
   /** Every object of a kind in a namespace (all namespaces when undefined) that the caller may list. */
   async list(kind: KindName, namespace?: string): Promise<KubeObject[]> {
     if (this.cached(kind, namespace)) return this.readable(kind, [...this.cache.reflector(kind).list(namespace)]);

@@ -100,9 +100,8 @@ builder.node(PipelineRef, {
       description: 'The resources its bindings give it.',
       resolve: async (p, _args, ctx) => {
         const bindings = await ctx.loaders.byIndex('ResourceBinding', 'byPipeline', objectId(p));
-        const names = [...new Set(bindings.flatMap(bindingEntries).map((e) => e.resourceName))];
-        const found = await Promise.all(names.map((n) => ctx.loaders.get('PipelineResource', p.metadata.namespace ?? '', n)));
-        return found.filter((r) => r !== null) as PipelineResourceObject[];
+        const names = bindings.flatMap(bindingEntries).map((e) => e.resourceName);
+        return ctx.loaders.getMany('PipelineResource', p.metadata.namespace ?? '', names) as Promise<PipelineResourceObject[]>;
       },
     }),
     runs: t.field({

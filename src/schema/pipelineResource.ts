@@ -12,6 +12,7 @@ import {
   ResourceBindingRef,
   splitId,
 } from './refs.js';
+import { bindingPipelineName } from './resourceBinding.js';
 
 const ResourceParamRef = builder.objectRef<{ name: string; value: string }>('ResourceParam').implement({
   description: 'A param of a resource, as its type defines it.',
@@ -65,11 +66,7 @@ builder.node(PipelineResourceRef, {
       description: 'The pipelines bound to this resource: who is affected by a change to it.',
       resolve: async (o, _args, ctx) => {
         const bindings = await ctx.loaders.byIndex('ResourceBinding', 'byResource', objectId(o));
-        const names = [...new Set(bindings.map((b) => (b.spec as { pipelineRef?: { name?: string } }).pipelineRef?.name ?? ''))];
-        const pipelines = await Promise.all(
-          names.filter(Boolean).map((n) => ctx.loaders.get('Pipeline', o.metadata.namespace ?? '', n)),
-        );
-        return pipelines.filter((p) => p !== null);
+        return ctx.loaders.getMany('Pipeline', o.metadata.namespace ?? '', bindings.map(bindingPipelineName));
       },
     }),
     runs: t.field({

@@ -1,5 +1,7 @@
 import SchemaBuilder from '@pothos/core';
+import DirectivesPlugin from '@pothos/plugin-directives';
 import ErrorsPlugin from '@pothos/plugin-errors';
+import FederationPlugin from '@pothos/plugin-federation';
 import RelayPlugin from '@pothos/plugin-relay';
 import type { Context } from '../context.js';
 
@@ -11,7 +13,8 @@ export const builder = new SchemaBuilder<{
     ID: { Input: string; Output: string };
   };
 }>({
-  plugins: [ErrorsPlugin, RelayPlugin],
+  // Federation needs directives before it, and comes after plugins that wrap resolvers.
+  plugins: [DirectivesPlugin, ErrorsPlugin, RelayPlugin, FederationPlugin],
   defaultFieldNullability: false,
   errors: {
     defaultTypes: [],

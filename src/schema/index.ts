@@ -1,5 +1,5 @@
-import { builder } from './builder.js';
 import { describeGenerated } from './describeGenerated.js';
+import { toSubgraphSchema } from './federation.js';
 import './scalars.js';
 import './errors.js';
 import './pipelineResource.js';
@@ -13,4 +13,5 @@ import './namespace.js';
 import './events.js';
 import './runs.js';
 
-export const schema = describeGenerated(builder.toSchema());
+/** One schema, served as it is: the API, and a federation v2 subgraph (src/schema/federation.ts). */
+export const schema = toSubgraphSchema(describeGenerated);

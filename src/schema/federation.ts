@@ -1,0 +1,121 @@
+import { printSubgraphSchema } from '@apollo/subgraph';
+import type { ObjectRef } from '@pothos/core';
+import { decodeGlobalID, resolveNodes } from '@pothos/plugin-relay';
+import { type GraphQLSchema, isInterfaceType, isObjectType, Kind, type StringValueNode } from 'graphql';
+import type { Context } from '../context.js';
+import type { KindName, KubeObject } from '../kube/kinds.js';
+import type { PipelineResourceObject } from '../resources/PipelineResourceObject.js';
+import { builder } from './builder.js';
+import { PipelineRef, PipelineResourceRef, PipelineRunRef, ResourceBindingRef, splitId } from './refs.js';
+
+/**
+ * Apollo Federation v2 entities (docs/federation.md): other subgraphs may
+ * reference these types by key and add fields to them. The router sends
+ * representations to `Query._entities`; each is read through the request's
+ * loaders, like any other field, so they are authorized per caller and a batch
+ * costs no more Kubernetes requests than one.
+ */
+
+const byId = builder.selection<{ id: string }>('id');
+const byCoordinates = builder.selection<{ namespace: string; name: string }>('namespace name');
+const kubeKeys = [byId, byCoordinates];
+
+type KubeRepresentation = { id: string } | { namespace: string; name: string };
+
+/** `[namespace, name]` of a representation, or null when its global ID is not one of `typename`. */
+function coordinates(typename: string, rep: KubeRepresentation): [namespace: string, name: string] | null {
+  if ('id' in rep) {
+    const decoded = decodeGlobalIDOrNull(rep.id);
+    return decoded?.typename === typename ? splitId(decoded.id) : null;
+  }
+  return [rep.namespace, rep.name];
+}
+
+function decodeGlobalIDOrNull(id: string): { typename: string; id: string } | null {
+  try {
+    return decodeGlobalID(id);
+  } catch {
+    return null; // not a global ID: no such entity
+  }
+}
+
+async function loadEntity(kind: KindName, rep: KubeRepresentation, ctx: Context): Promise<KubeObject | null> {
+  const at = coordinates(kind, rep);
+  const found = at ? await ctx.loaders.get(kind, ...at) : null;
+  // A copy: @apollo/subgraph defines `__typename` on what it gets, and this one is the shared cache's object.
+  return found && { ...found };
+}
+
+builder.asEntity(PipelineResourceRef, {
+  key: kubeKeys,
+  resolveReference: (rep, ctx) => loadEntity('PipelineResource', rep, ctx) as Promise<PipelineResourceObject | null>,
+});
+builder.asEntity(PipelineRef, { key: kubeKeys, resolveReference: (rep, ctx) => loadEntity('Pipeline', rep, ctx) });
+builder.asEntity(PipelineRunRef, { key: kubeKeys, resolveReference: (rep, ctx) => loadEntity('PipelineRun', rep, ctx) });
+builder.asEntity(ResourceBindingRef, {
+  key: kubeKeys,
+  resolveReference: (rep, ctx) => loadEntity('ResourceBinding', rep, ctx),
+});
+
+/**
+ * namespace.ts keeps its ref to itself; the config store also resolves a type
+ * by its name. A Namespace resolves as `Query.node` would: through its own
+ * `loadOne`, which answers null for a namespace the caller sees nothing in.
+ */
+const NamespaceRef = 'Namespace' as unknown as ObjectRef<typeof builder.$inferSchemaTypes, { name: string }>;
+
+builder.asEntity(NamespaceRef, {
+  key: [byId, builder.selection<{ name: string }>('name')],
+  resolveReference: async (rep, ctx, info) => {
+    const name = 'id' in rep ? decodeGlobalIDOrNull(rep.id) : { typename: 'Namespace', id: rep.name };
+    if (name?.typename !== 'Namespace') return null;
+    const [found] = await resolveNodes(builder, ctx, info, [{ typename: 'Namespace', id: name.id }]);
+    return (found as { name: string } | null | undefined) ?? null;
+  },
+});
+
+/**
+ * The served schema: the API plus federation's `Query._entities` and
+ * `Query._service`. `finish` completes it (descriptions) before its SDL is
+ * taken, so `_service { sdl }` is exactly schema/subgraph.graphql.
+ */
+export function toSubgraphSchema(finish: (schema: GraphQLSchema) => GraphQLSchema): GraphQLSchema {
+  const schema = finish(
+    builder.toSubGraphSchema({ linkUrl: 'https://specs.apollo.dev/federation/v2.6', federationDirectives: ['@key'] }),
+  );
+  syncAstDescriptions(schema);
+  const fields = schema.getQueryType()?.getFields() ?? {};
+  if (fields._entities) {
+    fields._entities.description =
+      'Federation: the entities these representations (`__typename` and a key) name, null where none.';
+  }
+  if (fields._service) {
+    const sdl = printSubgraphSchema(schema);
+    fields._service.description = 'Federation: this subgraph’s SDL, with its `@key` directives, for a router to compose.';
+    fields._service.resolve = () => ({ sdl });
+  }
+  return schema;
+}
+
+/**
+ * `printSubgraphSchema` prints a type from its AST node, which the directives
+ * plugin made when Pothos built the schema, before `finish` described what
+ * Pothos generates; copy those descriptions into the nodes.
+ */
+function syncAstDescriptions(schema: GraphQLSchema): void {
+  const described = <T extends { readonly description?: StringValueNode | undefined }>(
+    node: T,
+    text: string | null | undefined,
+  ): T => (text && node.description?.value !== text ? { ...node, description: { kind: Kind.STRING, value: text } } : node);
+  for (const type of Object.values(schema.getTypeMap())) {
+    if (!type.astNode) continue;
+    if (isObjectType(type) || isInterfaceType(type)) {
+      const fields = type.getFields();
+      const node = type.astNode;
+      const synced = { ...node, fields: node.fields?.map((f) => described(f, fields[f.name.value]?.description)) };
+      type.astNode = described(synced, type.description) as typeof node;
+    } else {
+      type.astNode = described(type.astNode, type.description) as typeof type.astNode;
+    }
+  }
+}

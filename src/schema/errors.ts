@@ -7,7 +7,7 @@ export const ErrorInterface = builder.interfaceRef<Error>('Error').implement({
   fields: (t) => ({ message: t.exposeString('message') }),
 });
 
-const FieldErrorRef = builder.objectRef<{ path: string; message: string }>('FieldError').implement({
+export const FieldErrorRef = builder.objectRef<{ path: string; message: string }>('FieldError').implement({
   description: 'One problem with an input.',
   fields: (t) => ({
     path: t.exposeString('path', { description: 'Where the problem is, e.g. `input.params[0].value`.' }),

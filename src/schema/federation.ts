@@ -1,12 +1,11 @@
 import { printSubgraphSchema } from '@apollo/subgraph';
-import type { ObjectRef } from '@pothos/core';
 import { decodeGlobalID, resolveNodes } from '@pothos/plugin-relay';
 import { type GraphQLSchema, isInterfaceType, isObjectType, Kind, type StringValueNode } from 'graphql';
 import type { Context } from '../context.js';
 import type { KindName, KubeObject } from '../kube/kinds.js';
 import type { PipelineResourceObject } from '../resources/PipelineResourceObject.js';
 import { builder } from './builder.js';
-import { PipelineRef, PipelineResourceRef, PipelineRunRef, ResourceBindingRef, splitId } from './refs.js';
+import { NamespaceRef, PipelineRef, PipelineResourceRef, PipelineRunRef, ResourceBindingRef, splitId } from './refs.js';
 
 /**
  * Apollo Federation v2 entities (docs/federation.md): other subgraphs may
@@ -62,7 +61,6 @@ builder.asEntity(ResourceBindingRef, {
  * by its name. A Namespace resolves as `Query.node` would: through its own
  * `loadOne`, which answers null for a namespace the caller sees nothing in.
  */
-const NamespaceRef = 'Namespace' as unknown as ObjectRef<typeof builder.$inferSchemaTypes, { name: string }>;
 
 builder.asEntity(NamespaceRef, {
   key: [byId, builder.selection<{ name: string }>('name')],

@@ -6,14 +6,9 @@ import { runResources, runStatus } from '../resources/tekton.js';
 import { builder } from './builder.js';
 import { orderKey } from './connections.js';
 import { pageSize } from './pagination.js';
-import { objectId, PipelineRef, PipelineResourceRef, PipelineRunRef, ResourceBindingRef } from './refs.js';
+import { NamespaceRef, objectId, PipelineRef, PipelineResourceRef, PipelineRunRef, ResourceBindingRef } from './refs.js';
 import { bindingEntries, bindingPipelineName } from './resourceBinding.js';
 
-interface NamespaceShape {
-  name: string;
-}
-
-const NamespaceRef = builder.objectRef<NamespaceShape>('Namespace');
 const sorted = <T extends KubeObject>(objects: T[]) => objects.sort((a, b) => (orderKey(a) < orderKey(b) ? -1 : 1));
 const graphKinds: KindName[] = ['PipelineResource', 'Pipeline', 'ResourceBinding', 'PipelineRun'];
 

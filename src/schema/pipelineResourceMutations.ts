@@ -9,7 +9,7 @@ import { objectId, PipelineResourceRef } from './refs.js';
 import { bindingEntries, bindingPipelineName } from './resourceBinding.js';
 import { dryRunOptions, forUpdate, kubeWrite, readForWrite, writeQuery } from './writes.js';
 
-const ParamInput = builder.inputType('ResourceParamInput', {
+export const ParamInput = builder.inputType('ResourceParamInput', {
   description: 'A plain param of a resource.',
   fields: (t) => ({
     name: t.string({
@@ -19,7 +19,7 @@ const ParamInput = builder.inputType('ResourceParamInput', {
     value: t.string({ required: true, description: 'The value, at most 4096 characters; may be empty.' }),
   }),
 });
-const SecretRefInput = builder.inputType('SecretRefInput', {
+export const SecretRefInput = builder.inputType('SecretRefInput', {
   description: 'Where a secret param comes from: a key of a Secret. The value itself never passes through the gateway.',
   fields: (t) => ({
     fieldName: t.string({

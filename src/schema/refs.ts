@@ -12,6 +12,7 @@ export const PipelineRef = builder.objectRef<KubeObject>('Pipeline');
 export const TaskRef = builder.objectRef<KubeObject>('Task');
 export const PipelineRunRef = builder.objectRef<KubeObject>('PipelineRun');
 export const TaskRunRef = builder.objectRef<KubeObject>('TaskRun');
+export const NamespaceRef = builder.objectRef<{ name: string }>('Namespace');
 
 export const LabelRef = builder.objectRef<{ key: string; value: string }>('Label').implement({
   description: 'A Kubernetes label.',

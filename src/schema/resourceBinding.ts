@@ -133,10 +133,15 @@ function checkNames(input: Record<string, string>): void {
   if (errors.length) throw new ValidationError(errors);
 }
 
-/** The binding that holds a pipeline's defaults: an existing one, or null. */
-async function pipelineBinding(ctx: Context, namespace: string, pipeline: string): Promise<KubeObject | null> {
+/**
+ * The binding that holds a pipeline's defaults, read fresh as the caller: the
+ * one whose `spec.pipelineRef.name` is the pipeline (the one named after it
+ * first, should there be several), or null.
+ */
+export async function pipelineBinding(ctx: Context, namespace: string, pipeline: string): Promise<KubeObject | null> {
   const list = await ctx.kube.request<KubeList>('GET', resourcePath(kinds.ResourceBinding, namespace));
-  return list.items.find((b) => bindingPipelineName(b) === pipeline) ?? null;
+  const mine = list.items.filter((b) => bindingPipelineName(b) === pipeline);
+  return mine.find((b) => b.metadata.name === pipeline) ?? mine[0] ?? null;
 }
 
 /**

@@ -2,7 +2,6 @@ import { stringify } from 'yaml';
 import type { Context } from '../context.js';
 import { ConflictError, ForbiddenError, NotFoundError, UnavailableError, ValidationError } from '../errors.js';
 import { KubeApiError } from '../kube/KubeApiError.js';
-import type { KubeList } from '../kube/KubeClient.js';
 import { type KubeObject, kinds, resourcePath } from '../kube/kinds.js';
 import { mapKubeError } from '../kube/mapKubeError.js';
 import { arr, str } from '../kube/read.js';
@@ -35,36 +34,21 @@ import {
 import { pipelineSlots, runStatus } from '../resources/tekton.js';
 import { dns1123Subdomain, type FieldError, validatePipelineResourceInput } from '../resources/validation.js';
 import { builder } from './builder.js';
+import { FieldErrorRef } from './errors.js';
 import { pageSize } from './pagination.js';
+import { ParamInput, SecretRefInput } from './pipelineResourceMutations.js';
 import { objectId, PipelineResourceRef, PipelineRunRef } from './refs.js';
-import { bindingEntries, bindingPipelineName } from './resourceBinding.js';
+import { bindingEntries, pipelineBinding } from './resourceBinding.js';
 import { dryRunOptions, kubeWrite, readForWrite, writeQuery } from './writes.js';
 
 // ─── Inputs ──────────────────────────────────────────────────────────────────
-
-const RunParamInput = builder.inputType('RunParamInput', {
-  description: 'A name and a string value.',
-  fields: (t) => ({
-    name: t.string({ required: true, description: 'The param name.' }),
-    value: t.string({ required: true, description: 'The value; may be empty.' }),
-  }),
-});
-
-const InlineSecretRefInput = builder.inputType('InlineSecretRefInput', {
-  description: 'Where a secret field of an inline resource spec comes from: a key of a Secret in the run’s namespace.',
-  fields: (t) => ({
-    fieldName: t.string({ required: true, description: 'A secret param of the type, e.g. `authToken`.' }),
-    secretName: t.string({ required: true, description: 'The Secret; it must exist and be readable by the caller.' }),
-    secretKey: t.string({ required: true, description: 'The key within the Secret.' }),
-  }),
-});
 
 const InlineResourceSpecInput = builder.inputType('InlineResourceSpecInput', {
   description: 'A resource given for one run only, as legacy `resourceSpec` allowed; checked like a new PipelineResource.',
   fields: (t) => ({
     type: t.string({ required: true, description: 'The resource type; must be the slot’s.' }),
-    params: t.field({ type: [RunParamInput], required: false, description: 'Its plain params.' }),
-    secrets: t.field({ type: [InlineSecretRefInput], required: false, description: 'Where its secret params come from.' }),
+    params: t.field({ type: [ParamInput], required: false, description: 'Its plain params.' }),
+    secrets: t.field({ type: [SecretRefInput], required: false, description: 'Where its secret params come from.' }),
   }),
 });
 
@@ -88,7 +72,7 @@ const RunPipelineInput = builder.inputType('RunPipelineInput', {
       description: 'Slots filled otherwise than by the pipeline’s ResourceBinding, for this run only.',
     }),
     params: t.field({
-      type: [RunParamInput],
+      type: [ParamInput],
       required: false,
       description: 'Plain Tekton params of the run, passed as given after the slot params; none may be named like a slot.',
     }),
@@ -176,14 +160,13 @@ async function checkReferences(ctx: Context, namespace: string, slots: readonly 
   if (errors.length) throw new ValidationError(errors);
 }
 
-/** The pipeline's ResourceBinding, read fresh as the caller: the one whose `spec.pipelineRef.name` is the pipeline. */
+/** The pipeline's ResourceBinding, read fresh as the caller, with its errors mapped. */
 async function bindingOf(ctx: Context, namespace: string, pipeline: string): Promise<KubeObject | undefined> {
-  const list = await kubeWrite(ctx, { kind: 'ResourceBinding', namespace, name: pipeline }, () =>
-    ctx.kube.request<KubeList>('GET', resourcePath(kinds.ResourceBinding, namespace)),
+  return (
+    (await kubeWrite(ctx, { kind: 'ResourceBinding', namespace, name: pipeline }, () =>
+      pipelineBinding(ctx, namespace, pipeline),
+    )) ?? undefined
   );
-  return list.items
-    .filter((b) => bindingPipelineName(b) === pipeline)
-    .sort((a, b) => (a.metadata.name === pipeline ? -1 : b.metadata.name === pipeline ? 1 : 0))[0];
 }
 
 function checkNames(input: { namespace: string; pipeline: string; generateName?: string | null }): FieldError[] {
@@ -558,14 +541,6 @@ const ImportStatusEnum = builder.enumType('ImportStatus', {
   } satisfies Record<ImportStatus, { description: string }>,
 });
 
-const DocumentProblemRef = builder.objectRef<FieldError>('DocumentProblem').implement({
-  description: 'One problem with a document of a bulk import.',
-  fields: (t) => ({
-    path: t.exposeString('path', { description: 'Where, e.g. `documents[2].spec.params[0].name`.' }),
-    message: t.exposeString('message', { description: 'What, for people.' }),
-  }),
-});
-
 const ImportedDocumentRef = builder.objectRef<ImportedDocument>('ImportedDocument').implement({
   description: 'One document of a bulk import.',
   fields: (t) => ({
@@ -574,7 +549,7 @@ const ImportedDocumentRef = builder.objectRef<ImportedDocument>('ImportedDocumen
     namespace: t.string({ nullable: true, description: 'The namespace it goes to.', resolve: (d) => d.namespace ?? null }),
     status: t.field({ type: ImportStatusEnum, resolve: (d) => d.status, description: 'What became of it.' }),
     errors: t.field({
-      type: [DocumentProblemRef],
+      type: [FieldErrorRef],
       description:
         'Why it is INVALID, every problem with its path (e.g. `documents[2].spec.params[0].name`); empty when it is not.',
       resolve: (d) => d.errors,

@@ -55,6 +55,11 @@ function costRule(context: ValidationContext, maxCost: number): ASTVisitor {
   for (const d of context.getDocument().definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
 
   const multiplier = (field: FieldNode, type: GraphQLCompositeType | undefined): number => {
+    if (field.name.value === '_entities') {
+      // Federation: each representation resolves one entity; a variable may hold up to the body limit's worth.
+      const reps = field.arguments?.find((a) => a.name.value === 'representations')?.value;
+      return reps?.kind === Kind.LIST ? Math.max(1, reps.values.length) : pageSize.max;
+    }
     const arg = field.arguments?.find((a) => a.name.value === 'first' || a.name.value === 'last' || a.name.value === 'limit');
     if (arg?.value.kind === Kind.INT) return Math.max(1, Number(arg.value.value));
     if (arg) return pageSize.max;

@@ -33,6 +33,7 @@ const schema = z.object({
   localDir: z.string().min(1),
   auth: z.enum(['token', 'anonymous']),
   writeAs: z.enum(['token', 'impersonate']),
+  otelEndpoint: z.url('must be a URL such as http://otel-collector:4318').optional(),
   introspection: z.stringbool(),
   corsOrigins: z
     .string()
@@ -78,6 +79,8 @@ export interface Config {
   auth: 'token' | 'anonymous';
   /** `token`: writes carry the caller's own token; `impersonate`: the gateway's identity impersonates the caller. */
   writeAs: 'token' | 'impersonate';
+  /** OTLP/HTTP endpoint for traces; tracing is off without one. */
+  otelEndpoint: string | undefined;
   introspection: boolean;
   /** Browser origins allowed by CORS; none means same-origin only. */
   corsOrigins: string[];
@@ -118,6 +121,7 @@ const settings = {
   localDir: { env: 'LOCAL_DIR', default: '.local' },
   auth: { env: 'AUTH_MODE', default: undefined },
   writeAs: { env: 'WRITE_AS', default: 'token' },
+  otelEndpoint: { env: 'OTEL_EXPORTER_OTLP_ENDPOINT', default: undefined },
   introspection: { env: 'INTROSPECTION', default: 'true' },
   corsOrigins: { env: 'CORS_ORIGINS', default: '' },
   shutdownGraceMs: { env: 'SHUTDOWN_GRACE_MS', default: '10000' },
@@ -145,6 +149,7 @@ const flagNames: Record<keyof typeof settings, string> = {
   localDir: 'local-dir',
   auth: 'auth',
   writeAs: 'write-as',
+  otelEndpoint: 'otel-endpoint',
   introspection: 'introspection',
   corsOrigins: 'cors-origins',
   shutdownGraceMs: 'shutdown-grace-ms',
@@ -215,6 +220,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
     cluster,
     auth: c.auth,
     writeAs: c.writeAs,
+    otelEndpoint: c.otelEndpoint,
     introspection: c.introspection,
     corsOrigins: c.corsOrigins,
     shutdownGraceMs: c.shutdownGraceMs,

@@ -6,6 +6,7 @@ import { ResourceCache } from './kube/ResourceCache.js';
 import type { LocalControlPlane } from './local/LocalControlPlane.js';
 import { createLogger } from './logger.js';
 import { GatewayMetrics } from './metrics.js';
+import { startTracing } from './tracing.js';
 
 async function loadKubeConfig(config: Config, plane: LocalControlPlane | undefined): Promise<KubeConfig> {
   const kc = new KubeConfig();
@@ -38,6 +39,8 @@ async function main(): Promise<void> {
     throw err;
   }
   const logger = createLogger(config.logLevel);
+  const stopTracing = config.otelEndpoint ? startTracing(config.otelEndpoint) : undefined;
+  if (config.otelEndpoint) logger.info({ endpoint: config.otelEndpoint }, 'tracing to OTLP endpoint');
   let plane: LocalControlPlane | undefined;
   if (config.cluster.kind === 'local') {
     const { startLocalCluster } = await import('./local/localMode.js');
@@ -92,6 +95,7 @@ async function main(): Promise<void> {
     try {
       await app.stop();
       await plane?.stop();
+      await stopTracing?.();
       process.exit(0);
     } catch (err) {
       logger.error({ err }, 'shutdown failed');

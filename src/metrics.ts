@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { describeRequest } from './kube/kinds.js';
 import type { ResourceCache } from './kube/ResourceCache.js';
 
 /**
@@ -75,14 +76,8 @@ export class GatewayMetrics {
     });
   }
 
-  /** Counts a Kubernetes API call: `GET /apis/g/v/namespaces/x/plural` → LIST plural. */
+  /** Counts a Kubernetes API call. */
   kubeRequest(method: string, path: string, status: number | 'error'): void {
-    const parts = path.split('?')[0]?.split('/').filter(Boolean) ?? [];
-    const base = parts[0] === 'api' ? 2 : 3;
-    const rest = parts.slice(base);
-    const afterNs = rest[0] === 'namespaces' && rest.length > 2 ? rest.slice(2) : rest;
-    const resource = afterNs[0] ?? 'unknown';
-    const verb = method === 'WATCH' ? 'WATCH' : method === 'GET' && afterNs.length === 1 ? 'LIST' : method;
-    this.kubeRequests.inc({ verb, resource, code: String(status) });
+    this.kubeRequests.inc({ ...describeRequest(method, path), code: String(status) });
   }
 }

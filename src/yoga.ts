@@ -16,6 +16,7 @@ import type { GatewayMetrics } from './metrics.js';
 import { useMetrics } from './plugins/useMetrics.js';
 import { type QueryLimits, useQueryLimits } from './plugins/useQueryLimits.js';
 import { type RateLimit, useRateLimit } from './plugins/useRateLimit.js';
+import { useTracing } from './plugins/useTracing.js';
 
 export interface GatewayDeps {
   schema: GraphQLSchema;
@@ -93,6 +94,7 @@ export function createGateway(deps: GatewayDeps): YogaServerInstance<ServerConte
       : false,
     plugins: [
       useMetrics(deps.metrics),
+      useTracing(),
       // GET and form posts must carry a header a cross-site form cannot set; JSON POSTs are preflighted anyway.
       useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf', 'authorization'] }),
       ...useQueryLimits(http.query),

@@ -3,10 +3,11 @@ import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { HttpMethod, RequestContext } from '@kubernetes/client-node';
+import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import { Agent, type Dispatcher, fetch } from 'undici';
 import { KubeApiError } from './KubeApiError.js';
-import type { KubeObject } from './kinds.js';
+import { describeRequest, type KubeObject } from './kinds.js';
 
 export interface KubeClientOptions {
   kubeConfig: KubeConfig;
@@ -40,6 +41,8 @@ export interface KubeList {
   metadata: { resourceVersion?: string; continue?: string };
   items: KubeObject[];
 }
+
+const tracer = trace.getTracer('tekton-resource-gateway');
 
 /**
  * JSON over HTTP to the Kubernetes API, authenticated from a kubeconfig.
@@ -128,6 +131,20 @@ export class KubeClient {
   }
 
   async request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
+    const { verb, resource } = describeRequest(method, path);
+    return tracer.startActiveSpan(`k8s ${verb} ${resource}`, { kind: SpanKind.CLIENT }, async (span) => {
+      try {
+        return await this.send<T>(method, path, options);
+      } catch (err) {
+        span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.message : String(err) });
+        throw err;
+      } finally {
+        span.end();
+      }
+    });
+  }
+
+  private async send<T>(method: string, path: string, options: RequestOptions): Promise<T> {
     const { headers, dispatcher } = await this.auth();
     const signal = options.signal
       ? AbortSignal.any([options.signal, AbortSignal.timeout(this.requestTimeoutMs)])

@@ -60,6 +60,15 @@ export interface KubeObject {
   [key: string]: unknown;
 }
 
+/** `GET /apis/g/v/namespaces/x/plural` → `{ verb: 'LIST', resource: 'plural' }`, for metrics and spans. */
+export function describeRequest(method: string, path: string): { verb: string; resource: string } {
+  const parts = path.split('?')[0]?.split('/').filter(Boolean) ?? [];
+  const rest = parts.slice(parts[0] === 'api' ? 2 : 3);
+  const afterNs = rest[0] === 'namespaces' && rest.length > 2 ? rest.slice(2) : rest;
+  const verb = method === 'WATCH' ? 'WATCH' : method === 'GET' && afterNs.length === 1 ? 'LIST' : method;
+  return { verb, resource: afterNs[0] ?? 'unknown' };
+}
+
 export function objectKey(obj: { metadata: { namespace?: string; name: string } }): string {
   return `${obj.metadata.namespace ?? ''}/${obj.metadata.name}`;
 }

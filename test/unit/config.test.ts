@@ -66,3 +66,9 @@ it('in a pod without a ServiceAccount token, refuses to start rather than fall b
   expect(() => parseConfig([], { KUBERNETES_SERVICE_HOST: '10.0.0.1' })).toThrow(/ServiceAccount token/);
   expect(parseConfig(['--kubeconfig', '/k'], { KUBERNETES_SERVICE_HOST: '10.0.0.1' }).cluster.kind).toBe('kubeconfig');
 });
+
+it('turns tracing on with an OTLP endpoint, and checks it is a URL', () => {
+  expect(parseConfig([], {}).otelEndpoint).toBeUndefined();
+  expect(parseConfig([], { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }).otelEndpoint).toBe('http://collector:4318');
+  expect(() => parseConfig(['--otel-endpoint', 'collector'], {})).toThrow(/--otel-endpoint \/ OTEL_EXPORTER_OTLP_ENDPOINT/);
+});

@@ -1,10 +1,11 @@
 /**
- * Read-path benchmark (DESIGN.md section 8): seeds a real control plane and
- * measures the gateway's Kubernetes requests per query (warm cache, cold
- * start, naive read mode) and latency, against the same data read straight
- * from the apiserver with client-node.
+ * Benchmark (DESIGN.md section 8): seeds a real control plane and measures the
+ * gateway's Kubernetes requests per query (warm cache, cold start, naive read
+ * mode) and latency, against the same data read straight from the apiserver
+ * with client-node; then, with a gateway in its own process, subscribers per
+ * process, watches, event latency and memory per subscriber (subscriptions.ts).
  *
- *   npm run bench -- [--quick] [--objects N] [--json bench.json]
+ *   npm run bench -- [--quick] [--objects N] [--subscribers N] [--json bench.json]
  *
  * Uses the cluster TEST_KUBECONFIG names (an admin's kubeconfig), else starts
  * the local kube-apiserver + etcd in a temporary folder and removes it after.
@@ -22,15 +23,16 @@ import pino from 'pino';
 import { type App, createApp } from '../src/app.js';
 import { parseConfig } from '../src/config.js';
 import { KubeClient } from '../src/kube/KubeClient.js';
-import type { KindName } from '../src/kube/kinds.js';
+import { type KindName, kinds } from '../src/kube/kinds.js';
 import { ResourceCache } from '../src/kube/ResourceCache.js';
 import type { ReadMode } from '../src/loaders.js';
 import { LocalControlPlane } from '../src/local/LocalControlPlane.js';
 import { clusterManifests, installManifests } from '../src/local/localMode.js';
 import { type MetricsFilter, requestTally, tallyDiff, watchCount } from '../test/helpers/apiserverMetrics.js';
 import { benchQuery, detectOptionalFields, directFetcher, type ResourceRow, runQuery } from './query.js';
-import { type SeedCounts, seed, withRetry } from './seed.js';
+import { type SeedCounts, seed, seedObjects, withRetry } from './seed.js';
 import { percentile, round, sum } from './stats.js';
+import { type SubscriptionBenchResult, subscriptionBench } from './subscriptions.js';
 
 const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
 
@@ -47,19 +49,24 @@ const { values: args } = parseArgs({
     json: { type: 'string' },
     quick: { type: 'boolean', default: false },
     objects: { type: 'string' },
+    subscribers: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
 if (args.help) {
-  process.stdout.write('usage: npm run bench -- [--quick] [--objects N] [--json <file>]\n');
+  process.stdout.write('usage: npm run bench -- [--quick] [--objects N] [--subscribers N] [--json <file>]\n');
   process.exit(0);
 }
 const quick = args.quick === true;
 const objects = args.objects ? Number.parseInt(args.objects, 10) : quick ? 100 : 1000;
 if (!Number.isInteger(objects) || objects < 1) throw new Error(`--objects must be a positive integer, not ${args.objects}`);
+// 0 skips the subscription phase (its figures are then null).
+const subscribers = args.subscribers ? Number.parseInt(args.subscribers, 10) : quick ? 1000 : 10_000;
+if (!Number.isInteger(subscribers) || subscribers < 0)
+  throw new Error(`--subscribers must be a non-negative integer, not ${args.subscribers}`);
 const iterations = quick
-  ? { warm: 20, cold: 2, naive: 2, naiveBudgetMs: 20_000, direct: 20, warmup: 2 }
-  : { warm: 200, cold: 3, naive: 5, naiveBudgetMs: 60_000, direct: 100, warmup: 3 };
+  ? { warm: 20, cold: 2, naive: 2, naiveBudgetMs: 20_000, direct: 20, warmup: 2, eventWrites: 10 }
+  : { warm: 200, cold: 3, naive: 5, naiveBudgetMs: 60_000, direct: 100, warmup: 3, eventWrites: 50 };
 // npm runs scripts from the package root; a relative --json is relative to where npm was called.
 const jsonPath = args.json ? resolve(process.env.INIT_CWD ?? process.cwd(), args.json) : undefined;
 
@@ -111,20 +118,28 @@ async function main(): Promise<void> {
   let plane: LocalControlPlane | undefined;
   let dataDir: string | undefined;
   const gateways = new Set<Gateway>();
+  /** Other things to stop on the way out (the subscription phase's gateway process and sockets). */
+  const cleanups = new Set<() => Promise<void>>();
   let cleaned = false;
   const cleanup = async () => {
     if (cleaned) return;
     cleaned = true;
+    await Promise.all([...cleanups].map((fn) => fn().catch(() => {})));
     await Promise.all([...gateways].map((g) => g.app.stop().catch(() => {})));
     await plane?.stop();
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   };
+  // `on`, not `once`: Ctrl-C reaches this process twice (from the terminal, and relayed by tsx's parent),
+  // and a second, unhandled SIGINT would end it before the cleanup removes the data folder.
+  let interrupting = false;
   const interrupted = () => {
+    if (interrupting) return;
+    interrupting = true;
     say('interrupted; stopping');
     void cleanup().finally(() => process.exit(130));
   };
-  process.once('SIGINT', interrupted);
-  process.once('SIGTERM', interrupted);
+  process.on('SIGINT', interrupted);
+  process.on('SIGTERM', interrupted);
 
   const track = async (g: Promise<Gateway>) => {
     const gw = await g;
@@ -219,6 +234,28 @@ async function main(): Promise<void> {
       directMs.push(performance.now() - t);
     }
 
+    // Subscriptions: a gateway in its own process, so that its RSS is its own. Also before the naive phase.
+    let subs: SubscriptionBenchResult | undefined;
+    if (subscribers > 0) {
+      subs = await subscriptionBench({
+        root,
+        kubeconfigPath,
+        admin,
+        namespace,
+        resourceNames: seedObjects(namespace, objects)
+          .filter((o) => o.kind === kinds.PipelineResource)
+          .map((o) => o.body.metadata.name),
+        subscribers,
+        writes: iterations.eventWrites,
+        countedGroups,
+        say,
+        onCleanup: (fn) => {
+          cleanups.add(fn);
+          return () => cleanups.delete(fn);
+        },
+      });
+    }
+
     // Naive: cache and batching off, resolvers fetch per object (readMode 'naive').
     say('naive: the same query with the cache and batching off');
     let naiveTally: Record<string, number> | undefined;
@@ -256,11 +293,11 @@ async function main(): Promise<void> {
       gatewayP50Ms: round(percentile(warmMs, 50), 1),
       gatewayP99Ms: round(percentile(warmMs, 99), 1),
       directK8sP50Ms: round(percentile(directMs, 50), 1),
-      // Subscription figures (DESIGN.md section 8) are not measured yet.
-      subscribers: null,
-      apiserverWatches: null,
-      eventLatencyP99Ms: null,
-      rssPerSubscriberKB: null,
+      // Subscription figures: null when skipped (--subscribers 0).
+      subscribers: subs?.subscribers ?? null,
+      apiserverWatches: subs?.apiserverWatches ?? null,
+      eventLatencyP99Ms: subs?.eventLatencyP99Ms ?? null,
+      rssPerSubscriberKB: subs?.rssPerSubscriberKB ?? null,
       details: {
         mode: quick ? 'quick' : 'full',
         preliminary: preliminary.length ? `the schema has no ${preliminary.join(' / ')} on PipelineResource yet` : null,
@@ -277,6 +314,7 @@ async function main(): Promise<void> {
         coldFirstAnswerMs: coldFirstAnswerMs.map((ms) => round(ms, 0)),
         naiveP50Ms: naiveMs.length ? round(percentile(naiveMs, 50), 1) : null,
         naiveNote: naiveNote ?? null,
+        subscriptions: subs?.details ?? null,
         requestsPerQuery: {
           warm: perQuery(warmTally, iterations.warm),
           cold: perQuery(coldTotal, iterations.cold),
@@ -313,7 +351,12 @@ function printTable(r: {
   gatewayP50Ms: number;
   gatewayP99Ms: number;
   directK8sP50Ms: number;
+  subscribers: number | null;
+  apiserverWatches: number | null;
+  eventLatencyP99Ms: number | null;
+  rssPerSubscriberKB: number | null;
   details: {
+    subscriptions: SubscriptionBenchResult['details'] | null;
     mode: string;
     seeded: SeedCounts;
     queryFields: string[];
@@ -336,13 +379,43 @@ function printTable(r: {
     ['gatewayP99Ms', String(r.gatewayP99Ms), 'warm, whole query'],
     ['directK8sP50Ms', String(r.directK8sP50Ms), '3 LISTs with client-node + join'],
   ];
+  const sd = d.subscriptions;
+  if (sd) {
+    const aim = (met: boolean, text: string) => `aim ${text}: ${met ? 'met' : 'MISSED'}`;
+    rows.push(
+      [
+        'subscribers',
+        String(r.subscribers),
+        `one gateway process; ${sd.sockets} socket(s) x ${sd.subscriptionsPerSocket}; ${(r.subscribers ?? 0) >= sd.aims.subscribers ? 'aim 10,000: met' : 'aim 10,000: not tried (run the full bench)'}`,
+      ],
+      [
+        'apiserverWatches',
+        String(r.apiserverWatches),
+        `pipelineresources watches with all subscribed (${sd.watches.projectGroups} for all kinds); ${aim(r.apiserverWatches === 1, '1')}`,
+      ],
+      [
+        'eventLatencyP99Ms',
+        String(r.eventLatencyP99Ms),
+        `write ack -> event at subscriber, p50 ${sd.eventLatencyP50Ms}; ${aim((r.eventLatencyP99Ms ?? Infinity) < sd.aims.eventLatencyP99Ms, '< 100')}`,
+      ],
+      [
+        'rssPerSubscriberKB',
+        String(r.rssPerSubscriberKB),
+        `gateway RSS growth / subscribers, idle; ${aim((r.rssPerSubscriberKB ?? Infinity) < sd.aims.rssPerSubscriberKB, '< 30')}`,
+      ],
+    );
+  }
   const w0 = Math.max(...rows.map((x) => x[0].length));
   const w1 = Math.max(...rows.map((x) => x[1].length));
   const lines = [
-    `read benchmark (${d.mode}): query fields ${d.queryFields.join(', ')}; ${d.pagesPerQuery} page(s) of <=500 per query`,
+    `benchmark (${d.mode}): query fields ${d.queryFields.join(', ')}; ${d.pagesPerQuery} page(s) of <=500 per query`,
     ...rows.map(([a, b, c]) => `  ${a.padEnd(w0)}  ${b.padStart(w1)}  ${c}`),
   ];
   if (d.naiveNote) lines.push(`  note: ${d.naiveNote}`);
+  if (sd && (sd.eventsMissing || sd.subscriptionsEnded))
+    lines.push(
+      `  note: ${sd.eventsMissing} events missing, ${sd.subscriptionsEnded} subscriptions ended (details.subscriptions)`,
+    );
   if (d.preliminary) lines.push(`  preliminary: ${d.preliminary}`);
   process.stdout.write(`${lines.join('\n')}\n`);
 }

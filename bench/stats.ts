@@ -14,3 +14,16 @@ export function round(value: number, digits: number): number {
   const f = 10 ** digits;
   return Math.round(value * f) / f;
 }
+
+/** Largest and smallest values (loops: spreading 500,000 values into Math.max overflows the stack). */
+export function max(values: readonly number[]): number {
+  let m = Number.NEGATIVE_INFINITY;
+  for (const v of values) if (v > m) m = v;
+  return values.length ? m : Number.NaN;
+}
+
+export function min(values: readonly number[]): number {
+  let m = Number.POSITIVE_INFINITY;
+  for (const v of values) if (v < m) m = v;
+  return values.length ? m : Number.NaN;
+}

@@ -1,0 +1,547 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { setTimeout as delay } from 'node:timers/promises';
+import WebSocket from 'ws';
+import { defaultWebSocketLimits } from '../src/app.js';
+import type { KubeClient } from '../src/kube/KubeClient.js';
+import { type KubeObject, kinds, resourcePath } from '../src/kube/kinds.js';
+import { defaultRateLimit } from '../src/plugins/useRateLimit.js';
+import { type MetricsFilter, watchCount } from '../test/helpers/apiserverMetrics.js';
+import { max, min, percentile, round } from './stats.js';
+
+/**
+ * The subscription benchmark (DESIGN.md section 8): one gateway in its own
+ * process (the real entry point, src/index.ts), `subscribers` subscriptions to
+ * `pipelineResourceEvents` of one namespace over graphql-ws, then `writes`
+ * PATCHes, one at a time. Measures the gateway's RSS per idle subscriber, the
+ * watches it holds on the apiserver, and the time from a write's
+ * acknowledgement to each subscriber's receipt of its event.
+ *
+ * The client is raw `ws` speaking graphql-transport-ws rather than graphql-ws's
+ * `createClient`: a message is timestamped on arrival and parsed only after
+ * every subscriber has the write's event, so parsing 10,000 messages per write
+ * in this process does not delay the timestamps of later ones.
+ */
+
+export interface SubscriptionBenchOptions {
+  root: string;
+  kubeconfigPath: string;
+  admin: KubeClient;
+  namespace: string;
+  /** Names of existing PipelineResources in `namespace`; the writes patch them in turn. */
+  resourceNames: readonly string[];
+  subscribers: number;
+  writes: number;
+  /** The project's groups, for the total of the gateway's watches. */
+  countedGroups: MetricsFilter;
+  say: (msg: string) => void;
+  /** Registers a cleanup that must run if the bench is interrupted; returns its deregistration. */
+  onCleanup: (fn: () => Promise<void>) => () => void;
+}
+
+export interface SubscriptionBenchResult {
+  subscribers: number;
+  apiserverWatches: number;
+  eventLatencyP99Ms: number;
+  rssPerSubscriberKB: number;
+  details: {
+    sockets: number;
+    subscriptionsPerSocket: number;
+    subscribeSeconds: number;
+    rateLimitedRetries: number;
+    writes: number;
+    eventLatencyP50Ms: number;
+    eventLatencyMaxMs: number;
+    eventLatencyMinMs: number;
+    /** Per write: when the first and the last subscriber had its event, after the acknowledgement (medians over writes). */
+    firstSubscriberP50Ms: number;
+    lastSubscriberP50Ms: number;
+    lastSubscriberMaxMs: number;
+    writeAckP50Ms: number;
+    eventsMissing: number;
+    /**
+     * CPU used during the writes phase, per write (each includes a 100 ms pause): the gateway's
+     * event loop thread, all its threads (GC helpers etc.), and this process (the client).
+     */
+    cpuPerWriteMs: { gatewayMainThread: number; gatewayAllThreads: number; bench: number };
+    /** The gateway's event-loop CPU per event delivered to one subscriber. */
+    gatewayCpuPerDeliveryUs: number;
+    subscriptionsEnded: number;
+    rssKB: { beforeSockets: number; socketsOpen: number; subscribed: number; afterWrites: number; peak: number | null };
+    rssPerSocketKB: number;
+    watches: { pipelineresourcesBeforeGateway: number; pipelineresources: number; projectGroups: number };
+    aims: { subscribers: number; eventLatencyP99Ms: number; rssPerSubscriberKB: number; apiserverWatches: number };
+  };
+}
+
+const readyTimeoutMs = 120_000;
+/** Let the gateway's heap and sockets settle before reading its RSS. */
+const rssSettleMs = 5_000;
+/** How long one write's events may take to reach every subscriber before it counts them missing. */
+const eventTimeoutMs = 30_000;
+const subscribeTimeoutMs = 600_000;
+
+export const subscriptionQuery = (namespace: string) =>
+  `subscription { pipelineResourceEvents(namespace: "${namespace}") { type resourceVersion object { name } } }`;
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+interface GatewayProcess {
+  child: ChildProcess;
+  pid: number;
+  port: number;
+  output: () => string;
+  stop: () => Promise<void>;
+}
+
+/** `node --import tsx src/index.ts`, as test/integration/process.test.ts starts it; resolves once /readyz answers 200. */
+async function spawnGateway(root: string, kubeconfigPath: string, say: (msg: string) => void): Promise<GatewayProcess> {
+  const port = await freePort();
+  const env: Record<string, string> = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' };
+  if (process.env.CACHE_KINDS) env.CACHE_KINDS = process.env.CACHE_KINDS;
+  const args = ['--kubeconfig', kubeconfigPath, '--auth', 'anonymous', '--port', String(port), '--host', '127.0.0.1'];
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/index.ts', ...args, '--log-level', 'warn'], {
+    cwd: root,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const keep = (d: Buffer) => {
+    output = (output + d.toString()).slice(-20_000);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  // Never leave it behind, whatever happens to this process.
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  let stopping = false;
+  const stop = async () => {
+    stopping = true;
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      await exited;
+      clearTimeout(timer);
+    }
+    process.off('exit', killOnExit);
+  };
+  const deadline = Date.now() + readyTimeoutMs;
+  for (;;) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      await stop();
+      throw new Error(`the gateway exited before it was ready: ${output.trim().slice(-2000)}`);
+    }
+    const status = await fetch(`http://127.0.0.1:${port}/readyz`).then(
+      (r) => r.status,
+      () => 0,
+    );
+    if (status === 200) break;
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`the gateway was not ready in ${readyTimeoutMs / 1000} s: ${output.trim().slice(-2000)}`);
+    }
+    await delay(200);
+  }
+  if (child.pid === undefined) throw new Error('the gateway process has no pid');
+  child.once('exit', (code, signal) => {
+    if (!stopping)
+      say(`subscriptions: the gateway exited (${signal ?? code}) before it was stopped: ${output.trim().slice(-2000)}`);
+  });
+  return { child, pid: child.pid, port, output: () => output, stop };
+}
+
+/** A process's resident set (VmRSS) and its peak (VmHWM), in KiB, from /proc. */
+function rss(pid: number): { rss: number; peak: number | null } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const field = (name: string) => {
+    const m = new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status);
+    return m ? Number(m[1]) : null;
+  };
+  const now = field('VmRSS');
+  if (now === null) throw new Error(`/proc/${pid}/status has no VmRSS`);
+  return { rss: now, peak: field('VmHWM') };
+}
+
+/** CPU time of a process in ms: all its threads, and its main thread (the event loop) alone, from /proc/<pid>/task/<tid>/schedstat. */
+function cpuMs(pid: number): { all: number; main: number } {
+  const ns = (tid: string) => Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+  let all = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      all += ns(tid);
+    } catch {
+      // a thread that ended meanwhile
+    }
+  }
+  return { all: all / 1e6, main: ns(String(pid)) / 1e6 };
+}
+
+interface Message {
+  id?: string;
+  type: string;
+  payload?: unknown;
+}
+
+interface EventPayload {
+  data?: { pipelineResourceEvents?: { type: string; resourceVersion: string; object: { name: string } | null } };
+  errors?: { message: string; extensions?: { code?: string } }[];
+}
+
+/**
+ * Sockets speaking graphql-transport-ws, each carrying up to `perSocket`
+ * subscriptions. Subscriber `k` is subscription id `k % perSocket` on socket
+ * `floor(k / perSocket)`.
+ */
+class Subscribers {
+  readonly sockets: WebSocket[] = [];
+  /** Arrival time of each event, by `name@resourceVersion`, one entry per subscriber that received it. */
+  readonly arrivals = new Map<string, number[]>();
+  /** Subscribers that received at least one event. */
+  readonly live = new Set<number>();
+  readonly ended = new Map<number, string>();
+  readonly rateLimited: number[] = [];
+  rateLimitedTotal = 0;
+  /** While set, messages are only timestamped and kept; `flush()` parses them. */
+  private deferred: { t: number; socket: number; data: WebSocket.RawData }[] | undefined;
+  private readonly acks: (() => void)[] = [];
+  private closing = false;
+
+  constructor(
+    private readonly url: string,
+    private readonly perSocket: number,
+  ) {}
+
+  async open(count: number): Promise<void> {
+    await Promise.all(
+      Array.from({ length: count }, async (_, s) => {
+        const ws = new WebSocket(this.url, 'graphql-transport-ws', { perMessageDeflate: false });
+        this.sockets[s] = ws;
+        ws.on('message', (data) => {
+          const t = performance.now();
+          if (this.deferred) this.deferred.push({ t, socket: s, data });
+          else this.handle(s, data, t);
+        });
+        ws.on('error', () => {});
+        ws.on('close', (code, reason) => {
+          if (this.closing) return;
+          for (let id = 0; id < this.perSocket; id++) {
+            const k = s * this.perSocket + id;
+            if (!this.ended.has(k)) this.ended.set(k, `socket closed ${code} ${reason.toString()}`);
+          }
+        });
+        await new Promise<void>((resolve, reject) => {
+          ws.once('open', resolve);
+          ws.once('error', reject);
+          ws.once('close', (code) => reject(new Error(`socket ${s} closed with ${code} before it opened`)));
+        });
+        const acked = new Promise<void>((resolve) => {
+          this.acks[s] = resolve;
+        });
+        ws.send(JSON.stringify({ type: 'connection_init', payload: {} }));
+        await Promise.race([
+          acked,
+          delay(30_000).then(() => {
+            throw new Error(`socket ${s}: no connection_ack in 30 s`);
+          }),
+        ]);
+      }),
+    );
+  }
+
+  subscribe(k: number, query: string): void {
+    const ws = this.sockets[Math.floor(k / this.perSocket)];
+    if (!ws) throw new Error(`no socket for subscriber ${k}`);
+    ws.send(JSON.stringify({ id: String(k % this.perSocket), type: 'subscribe', payload: { query } }));
+  }
+
+  defer(): void {
+    this.deferred ??= [];
+  }
+
+  /** Parses what arrived while deferred, and stops deferring. */
+  flush(): void {
+    const pending = this.deferred ?? [];
+    this.deferred = undefined;
+    for (const m of pending) this.handle(m.socket, m.data, m.t);
+  }
+
+  count(key: string): number {
+    return this.arrivals.get(key)?.length ?? 0;
+  }
+
+  /** Messages that arrived while deferred, not yet parsed. */
+  get deferredCount(): number {
+    return this.deferred?.length ?? 0;
+  }
+
+  private handle(s: number, data: WebSocket.RawData, t: number): void {
+    const msg = JSON.parse(data.toString()) as Message;
+    const k = msg.id === undefined ? -1 : s * this.perSocket + Number(msg.id);
+    switch (msg.type) {
+      case 'connection_ack':
+        this.acks[s]?.();
+        return;
+      case 'ping':
+        this.sockets[s]?.send(JSON.stringify({ type: 'pong' }));
+        return;
+      case 'next': {
+        const payload = msg.payload as EventPayload;
+        const e = payload.data?.pipelineResourceEvents;
+        if (!e?.object) {
+          if (payload.errors?.length) this.ended.set(k, payload.errors.map((x) => x.message).join('; '));
+          return;
+        }
+        this.live.add(k);
+        const key = `${e.object.name}@${e.resourceVersion}`;
+        const list = this.arrivals.get(key);
+        if (list) list.push(t);
+        else this.arrivals.set(key, [t]);
+        return;
+      }
+      case 'error': {
+        const errors = (msg.payload ?? []) as { message: string; extensions?: { code?: string } }[];
+        if (errors.some((e) => e.extensions?.code === 'RATE_LIMITED')) {
+          this.rateLimited.push(k);
+          this.rateLimitedTotal++;
+        } else this.ended.set(k, errors.map((e) => e.message).join('; ') || 'error');
+        return;
+      }
+      case 'complete':
+        this.ended.set(k, 'completed by the server');
+        return;
+      default:
+        return;
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    await Promise.all(
+      this.sockets.map(async (ws) => {
+        if (ws.readyState === WebSocket.CLOSED) return;
+        const closed = new Promise((resolve) => ws.once('close', resolve));
+        ws.close(1000);
+        await Promise.race([closed, delay(5_000)]);
+        ws.terminate();
+      }),
+    );
+  }
+}
+
+/**
+ * Subscribes every subscriber, paced by the gateway's per-caller rate limit
+ * (src/plugins/useRateLimit.ts; every subscriber here is the one anonymous
+ * caller): most of its burst at once, then a little under its sustained rate.
+ * It must stay under: the gateway answers a refused subscription by closing
+ * the whole socket (4500), not with an error for that operation alone.
+ */
+async function subscribeAll(subs: Subscribers, n: number, query: string, say: (msg: string) => void): Promise<void> {
+  const { burst, perSecond } = defaultRateLimit;
+  const rate = perSecond * 0.95;
+  const queue = Array.from({ length: n }, (_, k) => k);
+  const started = performance.now();
+  let tokens = Math.max(1, burst - 20);
+  let at = started;
+  let sent = 0;
+  let lastSaid = started;
+  const deadline = started + subscribeTimeoutMs;
+  while (queue.length || subs.rateLimited.length) {
+    if (performance.now() > deadline) throw new Error(`subscribing took over ${subscribeTimeoutMs / 1000} s`);
+    const [ended] = subs.ended;
+    if (ended) throw new Error(`subscriber ${ended[0]} ended while subscribing (${subs.ended.size} in all): ${ended[1]}`);
+    const now = performance.now();
+    tokens = Math.min(burst, tokens + ((now - at) / 1000) * rate);
+    at = now;
+    queue.unshift(...subs.rateLimited.splice(0));
+    while (tokens >= 1 && queue.length) {
+      subs.subscribe(queue.shift() as number, query);
+      tokens -= 1;
+      sent++;
+    }
+    if (now - lastSaid > 20_000) {
+      say(`subscriptions: ${sent} sent (${subs.rateLimitedTotal} rate-limited and resent)`);
+      lastSaid = now;
+    }
+    await delay(queue.length ? Math.max(5, 1000 / rate) : 200);
+  }
+}
+
+async function until(timeoutMs: number, done: () => boolean): Promise<boolean> {
+  const deadline = performance.now() + timeoutMs;
+  while (!done()) {
+    if (performance.now() > deadline) return false;
+    await delay(5);
+  }
+  return true;
+}
+
+/** PATCH one PipelineResource's description; returns its name and new resourceVersion, and when the apiserver answered. */
+async function write(admin: KubeClient, namespace: string, name: string, text: string) {
+  const sent = performance.now();
+  const obj = await admin.request<KubeObject>('PATCH', resourcePath(kinds.PipelineResource, namespace, name), {
+    body: { spec: { description: text } },
+    contentType: 'application/merge-patch+json',
+  });
+  const acked = performance.now();
+  const rv = obj.metadata.resourceVersion;
+  if (!rv) throw new Error(`PATCH ${name} returned no resourceVersion`);
+  return { key: `${name}@${rv}`, sent, acked };
+}
+
+export async function subscriptionBench(o: SubscriptionBenchOptions): Promise<SubscriptionBenchResult> {
+  const perSocket = Math.min(defaultWebSocketLimits.maxSubscriptionsPerConnection, o.subscribers);
+  const socketCount = Math.ceil(o.subscribers / perSocket);
+  if (socketCount > defaultWebSocketLimits.maxConnections)
+    throw new Error(`${o.subscribers} subscribers need ${socketCount} sockets, over the gateway's limit`);
+  if (!o.resourceNames.length) throw new Error('no PipelineResource to write to');
+  const prWatches = () => watchCount(o.kubeconfigPath, { resources: ['pipelineresources'] });
+  const watchesBefore = await prWatches();
+  const projectBefore = await watchCount(o.kubeconfigPath, o.countedGroups);
+
+  o.say('subscriptions: starting the gateway process (src/index.ts)');
+  const gw = await spawnGateway(o.root, o.kubeconfigPath, o.say);
+  let subs: Subscribers | undefined;
+  const stopAll = async () => {
+    await subs?.close();
+    await gw.stop();
+  };
+  const deregister = o.onCleanup(stopAll);
+  try {
+    await delay(rssSettleMs);
+    const rssBefore = rss(gw.pid).rss;
+
+    subs = new Subscribers(`ws://127.0.0.1:${gw.port}/graphql`, perSocket);
+    o.say(`subscriptions: opening ${socketCount} sockets`);
+    await subs.open(socketCount);
+    await delay(rssSettleMs);
+    const rssSockets = rss(gw.pid).rss;
+
+    o.say(`subscriptions: ${o.subscribers} subscriptions (${perSocket} a socket), paced by the gateway's rate limit`);
+    const subscribeStart = performance.now();
+    await subscribeAll(subs, o.subscribers, subscriptionQuery(o.namespace), o.say);
+    // Proof that every subscription is live: each receives one write's event.
+    let names = 0;
+    const nextName = () => o.resourceNames[names++ % o.resourceNames.length] as string;
+    const probe = await write(o.admin, o.namespace, nextName(), 'bench: subscribers live?');
+    const s = subs;
+    if (!(await until(120_000, () => s.count(probe.key) + s.ended.size >= o.subscribers))) {
+      throw new Error(
+        `only ${s.count(probe.key)} of ${o.subscribers} subscribers received the first event (${s.ended.size} ended)`,
+      );
+    }
+    if (s.ended.size) {
+      const [k, why] = [...s.ended][0] as [number, string];
+      throw new Error(`${s.ended.size} subscriptions ended while subscribing; subscriber ${k}: ${why}`);
+    }
+    const subscribeSeconds = round((performance.now() - subscribeStart) / 1000, 1);
+    o.say(`subscriptions: all ${o.subscribers} live after ${subscribeSeconds} s; letting the gateway settle`);
+
+    await delay(rssSettleMs);
+    const rssSubscribed = rss(gw.pid).rss;
+    const watchesNow = await prWatches();
+    const projectNow = await watchCount(o.kubeconfigPath, o.countedGroups);
+    o.say(
+      `subscriptions: gateway RSS ${rssBefore} KiB before the sockets, ${rssSubscribed} KiB with all subscribed; ` +
+        `${watchesNow - watchesBefore} pipelineresources watch(es), ${projectNow - projectBefore} in all`,
+    );
+
+    o.say(`subscriptions: ${o.writes} writes, one at a time, each to all ${o.subscribers} subscribers`);
+    const gatewayCpuBefore = cpuMs(gw.pid);
+    const benchCpuBefore = process.cpuUsage();
+    const latencies: number[] = [];
+    const first: number[] = [];
+    const last: number[] = [];
+    const ackMs: number[] = [];
+    let missing = 0;
+    for (let i = 0; i < o.writes; i++) {
+      s.defer();
+      const w = await write(o.admin, o.namespace, nextName(), `bench write ${i}`);
+      // Count without parsing: every subscriber gets one message per write (nothing else changes). Once
+      // there are enough, parse them; anything later (a stray message took a place) is parsed on arrival.
+      const complete = await until(eventTimeoutMs, () => {
+        if (s.deferredCount >= o.subscribers) s.flush();
+        return s.count(w.key) >= o.subscribers;
+      });
+      s.flush();
+      const times = s.arrivals.get(w.key) ?? [];
+      s.arrivals.delete(w.key);
+      if (!complete || times.length < o.subscribers) missing += o.subscribers - times.length;
+      for (const t of times) latencies.push(t - w.acked);
+      if (times.length) {
+        first.push(min(times) - w.acked);
+        last.push(max(times) - w.acked);
+      }
+      ackMs.push(w.acked - w.sent);
+      await delay(100);
+    }
+    const gatewayCpuAfter = cpuMs(gw.pid);
+    const benchCpu = process.cpuUsage(benchCpuBefore);
+    o.say(
+      `subscriptions: gateway CPU per write ${round((gatewayCpuAfter.main - gatewayCpuBefore.main) / o.writes, 1)} ms ` +
+        `(event loop), client ${round((benchCpu.user + benchCpu.system) / 1000 / o.writes, 1)} ms`,
+    );
+    o.say(
+      `subscriptions: event latency p50 ${round(percentile(latencies, 50), 1)} ms, p99 ${round(percentile(latencies, 99), 1)} ms` +
+        ` over ${latencies.length} deliveries; ${missing} missing`,
+    );
+    if (s.ended.size) o.say(`subscriptions: warning: ${s.ended.size} subscriptions ended during the writes`);
+    await delay(rssSettleMs);
+    const after = rss(gw.pid);
+
+    const ms = (v: number) => round(v, 1);
+    return {
+      subscribers: o.subscribers,
+      apiserverWatches: watchesNow - watchesBefore,
+      eventLatencyP99Ms: ms(percentile(latencies, 99)),
+      rssPerSubscriberKB: round((rssSubscribed - rssBefore) / o.subscribers, 1),
+      details: {
+        sockets: socketCount,
+        subscriptionsPerSocket: perSocket,
+        subscribeSeconds,
+        rateLimitedRetries: s.rateLimitedTotal,
+        writes: o.writes,
+        eventLatencyP50Ms: ms(percentile(latencies, 50)),
+        eventLatencyMaxMs: ms(max(latencies)),
+        eventLatencyMinMs: ms(min(latencies)),
+        firstSubscriberP50Ms: ms(percentile(first, 50)),
+        lastSubscriberP50Ms: ms(percentile(last, 50)),
+        lastSubscriberMaxMs: ms(max(last)),
+        writeAckP50Ms: ms(percentile(ackMs, 50)),
+        eventsMissing: missing,
+        cpuPerWriteMs: {
+          gatewayMainThread: ms((gatewayCpuAfter.main - gatewayCpuBefore.main) / o.writes),
+          gatewayAllThreads: ms((gatewayCpuAfter.all - gatewayCpuBefore.all) / o.writes),
+          bench: ms((benchCpu.user + benchCpu.system) / 1000 / o.writes),
+        },
+        gatewayCpuPerDeliveryUs: ms(((gatewayCpuAfter.main - gatewayCpuBefore.main) * 1000) / o.writes / o.subscribers),
+        subscriptionsEnded: s.ended.size,
+        rssKB: {
+          beforeSockets: rssBefore,
+          socketsOpen: rssSockets,
+          subscribed: rssSubscribed,
+          afterWrites: after.rss,
+          peak: after.peak,
+        },
+        rssPerSocketKB: round((rssSockets - rssBefore) / socketCount, 1),
+        watches: {
+          pipelineresourcesBeforeGateway: watchesBefore,
+          pipelineresources: watchesNow,
+          projectGroups: projectNow - projectBefore,
+        },
+        aims: { subscribers: 10_000, eventLatencyP99Ms: 100, rssPerSubscriberKB: 30, apiserverWatches: 1 },
+      },
+    };
+  } finally {
+    o.say('subscriptions: closing the sockets and stopping the gateway');
+    await stopAll();
+    deregister();
+  }
+}

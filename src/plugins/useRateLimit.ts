@@ -36,8 +36,13 @@ export function useRateLimit(limit: Partial<RateLimit> = {}): Plugin<Context> {
     onExecute({ args }) {
       if (!take(args.contextValue.caller.username)) refuse();
     },
-    onSubscribe({ args }) {
-      if (!take(args.contextValue.caller.username)) refuse();
+    onSubscribe({ args, setResultAndStopExecution }) {
+      // An error for this subscription alone: thrown here, graphql-ws would close the whole socket.
+      if (!take(args.contextValue.caller.username)) {
+        setResultAndStopExecution({
+          errors: [new GraphQLError('Too many requests; slow down.', { extensions: { code: 'RATE_LIMITED' } })],
+        });
+      }
     },
   };
 }

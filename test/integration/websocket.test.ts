@@ -85,4 +85,47 @@ describe('WebSocket limits', () => {
     for (const h of held) h.socket.close();
     await Promise.all(held.map((h) => h.closed));
   });
+
+  it('refuses a rate-limited subscription alone, keeping the socket and its other subscriptions', async () => {
+    const kube = kubeClient('admin');
+    const cache = new ResourceCache({ client: kube, logger: testLogger, kinds: ['PipelineResource'] });
+    const limited = createApp({
+      logger: testLogger,
+      kube,
+      cache,
+      auth: 'anonymous',
+      http: { rate: { burst: 2, perSecond: 0.001 } },
+    });
+    const { port } = await limited.start(0, '127.0.0.1');
+    try {
+      await cache.synced();
+      const socket = new WebSocket(`ws://127.0.0.1:${port}/graphql`, 'graphql-transport-ws');
+      const messages: { id?: string; type: string; payload?: { extensions?: { code?: string } }[] }[] = [];
+      socket.on('message', (m) => messages.push(JSON.parse(String(m))));
+      let closed = false;
+      socket.on('close', () => {
+        closed = true;
+      });
+      await new Promise((r) => socket.once('open', r));
+      socket.send(JSON.stringify({ type: 'connection_init', payload: {} }));
+      await eventually(() => (messages.some((m) => m.type === 'connection_ack') ? true : undefined));
+      for (let i = 1; i <= 3; i++) {
+        socket.send(
+          JSON.stringify({
+            id: String(i),
+            type: 'subscribe',
+            payload: { query: 'subscription { pipelineResourceEvents { type } }' },
+          }),
+        );
+      }
+      await eventually(() => (messages.some((m) => m.id === '3') ? true : undefined));
+      const third = messages.filter((m) => m.id === '3');
+      expect(JSON.stringify(third)).toContain('RATE_LIMITED');
+      await eventually(() => (cache.reflector('PipelineResource').listenerCount === 2 ? true : undefined));
+      expect(closed).toBe(false);
+      socket.close();
+    } finally {
+      await limited.stop();
+    }
+  });
 });

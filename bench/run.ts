@@ -12,9 +12,9 @@
  * Progress goes to stderr, the table to stdout, the figures to --json.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import os from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -26,9 +26,8 @@ import { KubeClient } from '../src/kube/KubeClient.js';
 import { type KindName, kinds } from '../src/kube/kinds.js';
 import { ResourceCache } from '../src/kube/ResourceCache.js';
 import type { ReadMode } from '../src/loaders.js';
-import { LocalControlPlane } from '../src/local/LocalControlPlane.js';
-import { clusterManifests, installManifests } from '../src/local/localMode.js';
 import { type MetricsFilter, requestTally, tallyDiff, watchCount } from '../test/helpers/apiserverMetrics.js';
+import { BenchCluster, onInterrupt } from './cluster.js';
 import { benchQuery, detectOptionalFields, directFetcher, type ResourceRow, runQuery } from './query.js';
 import { type SeedCounts, seed, seedObjects, withRetry } from './seed.js';
 import { percentile, round, sum } from './stats.js';
@@ -115,8 +114,7 @@ const perQuery = (tally: Record<string, number>, queries: number) =>
   Object.fromEntries(Object.entries(tally).map(([k, v]) => [k, round(v / queries, 2)]));
 
 async function main(): Promise<void> {
-  let plane: LocalControlPlane | undefined;
-  let dataDir: string | undefined;
+  let cluster: BenchCluster | undefined;
   const gateways = new Set<Gateway>();
   /** Other things to stop on the way out (the subscription phase's gateway process and sockets). */
   const cleanups = new Set<() => Promise<void>>();
@@ -126,20 +124,9 @@ async function main(): Promise<void> {
     cleaned = true;
     await Promise.all([...cleanups].map((fn) => fn().catch(() => {})));
     await Promise.all([...gateways].map((g) => g.app.stop().catch(() => {})));
-    await plane?.stop();
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    await cluster?.stop();
   };
-  // `on`, not `once`: Ctrl-C reaches this process twice (from the terminal, and relayed by tsx's parent),
-  // and a second, unhandled SIGINT would end it before the cleanup removes the data folder.
-  let interrupting = false;
-  const interrupted = () => {
-    if (interrupting) return;
-    interrupting = true;
-    say('interrupted; stopping');
-    void cleanup().finally(() => process.exit(130));
-  };
-  process.on('SIGINT', interrupted);
-  process.on('SIGTERM', interrupted);
+  const offInterrupt = onInterrupt(cleanup, say);
 
   const track = async (g: Promise<Gateway>) => {
     const gw = await g;
@@ -152,19 +139,8 @@ async function main(): Promise<void> {
   };
 
   try {
-    let kubeconfigPath: string;
-    if (process.env.TEST_KUBECONFIG) {
-      kubeconfigPath = resolve(process.env.TEST_KUBECONFIG);
-      say(`using the cluster of TEST_KUBECONFIG=${kubeconfigPath}`);
-    } else {
-      // `.test-data-*` is already ignored by git and removed by `make clean`.
-      dataDir = mkdtempSync(join(root, '.test-data-bench-'));
-      plane = new LocalControlPlane({ dataDir });
-      say(`starting the local control plane in ${dataDir}`);
-      await plane.start();
-      kubeconfigPath = plane.kubeconfig;
-    }
-    await installManifests(kubeconfigPath, clusterManifests(), logger);
+    cluster = await BenchCluster.open(root, logger, say);
+    const kubeconfigPath = cluster.kubeconfigPath;
     const kc = new KubeConfig();
     kc.loadFromFile(kubeconfigPath);
     const admin = new KubeClient({ kubeConfig: kc, logger });
@@ -326,7 +302,7 @@ async function main(): Promise<void> {
           memoryGiB: round(os.totalmem() / 2 ** 30, 1),
           node: process.version,
           kubeApiserver: version.gitVersion,
-          controlPlane: plane ? 'local (tools/kube-testserver)' : 'TEST_KUBECONFIG',
+          controlPlane: cluster.local ? 'local (tools/kube-testserver)' : 'TEST_KUBECONFIG',
         },
         date: new Date().toISOString(),
         totalSeconds: round((performance.now() - began) / 1000, 1),
@@ -338,8 +314,7 @@ async function main(): Promise<void> {
   } finally {
     say('stopping');
     await cleanup();
-    process.off('SIGINT', interrupted);
-    process.off('SIGTERM', interrupted);
+    offInterrupt();
   }
 }
 

@@ -20,7 +20,7 @@
  * the local kube-apiserver + etcd in a temporary folder and removes it after.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -34,9 +34,8 @@ import { KubeClient } from '../src/kube/KubeClient.js';
 import type { KindName } from '../src/kube/kinds.js';
 import { ResourceCache } from '../src/kube/ResourceCache.js';
 import type { ReadMode } from '../src/loaders.js';
-import { LocalControlPlane } from '../src/local/LocalControlPlane.js';
-import { clusterManifests, installManifests } from '../src/local/localMode.js';
 import { type MetricsFilter, requestTally, tallyDiff } from '../test/helpers/apiserverMetrics.js';
+import { BenchCluster, onInterrupt } from './cluster.js';
 import { benchQuery, detectOptionalFields, directFetcher, gql, runQuery } from './query.js';
 import { type SeedCounts, seed, withRetry } from './seed.js';
 import { percentile, round, sum } from './stats.js';
@@ -178,8 +177,7 @@ async function measure(runs: number, fn: () => Promise<void>): Promise<number[]>
 }
 
 async function main(): Promise<void> {
-  let plane: LocalControlPlane | undefined;
-  let dataDir: string | undefined;
+  let cluster: BenchCluster | undefined;
   let admin: KubeClient | undefined;
   const namespaces: string[] = [];
   const gateways = new Set<Gateway>();
@@ -188,19 +186,13 @@ async function main(): Promise<void> {
     if (cleaned) return;
     cleaned = true;
     await Promise.all([...gateways].map((g) => g.app.stop().catch(() => {})));
-    if (!plane && admin) {
+    if (cluster && !cluster.local && admin) {
       const client = admin;
       await Promise.all(namespaces.map((ns) => client.request('DELETE', `/api/v1/namespaces/${ns}`).catch(() => {})));
     }
-    await plane?.stop();
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    await cluster?.stop();
   };
-  const interrupted = () => {
-    say('interrupted; stopping');
-    void cleanup().finally(() => process.exit(130));
-  };
-  process.once('SIGINT', interrupted);
-  process.once('SIGTERM', interrupted);
+  const offInterrupt = onInterrupt(cleanup, say);
   const track = async (g: Promise<Gateway>) => {
     const gw = await g;
     gateways.add(gw);
@@ -212,18 +204,8 @@ async function main(): Promise<void> {
   };
 
   try {
-    let kubeconfigPath: string;
-    if (process.env.TEST_KUBECONFIG) {
-      kubeconfigPath = resolve(process.env.TEST_KUBECONFIG);
-      say(`using the cluster of TEST_KUBECONFIG=${kubeconfigPath}`);
-    } else {
-      dataDir = mkdtempSync(join(root, '.test-data-bench-'));
-      plane = new LocalControlPlane({ dataDir });
-      say(`starting the local control plane in ${dataDir}`);
-      await plane.start();
-      kubeconfigPath = plane.kubeconfig;
-    }
-    await installManifests(kubeconfigPath, clusterManifests(), logger);
+    cluster = await BenchCluster.open(root, logger, say);
+    const kubeconfigPath = cluster.kubeconfigPath;
     const kc = new KubeConfig();
     kc.loadFromFile(kubeconfigPath);
     admin = new KubeClient({ kubeConfig: kc, logger });
@@ -382,7 +364,7 @@ async function main(): Promise<void> {
           memoryGiB: round(os.totalmem() / 2 ** 30, 1),
           node: process.version,
           kubeApiserver: version.gitVersion,
-          controlPlane: plane ? 'local (tools/kube-testserver)' : 'TEST_KUBECONFIG',
+          controlPlane: cluster.local ? 'local (tools/kube-testserver)' : 'TEST_KUBECONFIG',
         },
         date: new Date().toISOString(),
         totalSeconds: round((performance.now() - began) / 1000, 1),
@@ -395,8 +377,7 @@ async function main(): Promise<void> {
   } finally {
     say('stopping');
     await cleanup();
-    process.off('SIGINT', interrupted);
-    process.off('SIGTERM', interrupted);
+    offInterrupt();
   }
 }
 

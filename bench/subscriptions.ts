@@ -1,6 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import WebSocket from 'ws';
 import { defaultWebSocketLimits } from '../src/app.js';
@@ -8,6 +7,7 @@ import type { KubeClient } from '../src/kube/KubeClient.js';
 import { type KubeObject, kinds, resourcePath } from '../src/kube/kinds.js';
 import { defaultRateLimit } from '../src/plugins/useRateLimit.js';
 import { type MetricsFilter, watchCount } from '../test/helpers/apiserverMetrics.js';
+import { freePort } from '../test/helpers/net.js';
 import { max, min, percentile, round } from './stats.js';
 
 /**
@@ -84,14 +84,6 @@ const subscribeTimeoutMs = 600_000;
 
 export const subscriptionQuery = (namespace: string) =>
   `subscription { pipelineResourceEvents(namespace: "${namespace}") { type resourceVersion object { name } } }`;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 interface GatewayProcess {
   child: ChildProcess;

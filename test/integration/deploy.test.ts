@@ -1,6 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,6 +9,7 @@ import { KubeApiError } from '../../src/kube/KubeApiError.js';
 import { type KubeObject, kinds } from '../../src/kube/kinds.js';
 import { eventually, kubeClient, kubeconfigPath } from '../helpers/cluster.js';
 import { ensureKustomize, kustomizeBuild, restPath } from '../helpers/kustomize.js';
+import { freePort, writeKubeconfig } from '../helpers/net.js';
 
 /**
  * deploy/: the kustomize base, the local overlay and the impersonation component, rendered
@@ -424,18 +424,7 @@ async function withGatewayProcess(
   );
   const adminConfig = parse(readFileSync(kubeconfigPath('admin'), 'utf8'));
   const dir = mkdtempSync(join(tmpdir(), 'deploy-sa-'));
-  const kubeconfig = join(dir, 'kubeconfig');
-  writeFileSync(
-    kubeconfig,
-    JSON.stringify({
-      apiVersion: 'v1',
-      kind: 'Config',
-      clusters: [{ name: 'c', cluster: adminConfig.clusters[0].cluster }],
-      users: [{ name: 'gateway', user: { token: status.token } }],
-      contexts: [{ name: 'c', context: { cluster: 'c', user: 'gateway' } }],
-      'current-context': 'c',
-    }),
-  );
+  const kubeconfig = writeKubeconfig(dir, adminConfig.clusters[0].cluster, status.token);
   const tokens = Object.fromEntries(
     (['alice', 'mallory'] as const).map((u) => [
       u,
@@ -483,12 +472,4 @@ async function withGatewayProcess(
     child?.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   }
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }

@@ -1,12 +1,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient } from 'graphql-ws';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { eventually, kubeconfigPath } from '../helpers/cluster.js';
+import { freePort, writeKubeconfig } from '../helpers/net.js';
 
 interface Gateway {
   child: ChildProcess;
@@ -19,14 +19,6 @@ const running: Gateway[] = [];
 afterEach(() => {
   for (const g of running.splice(0)) g.child.kill('SIGKILL');
 });
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** The real entry point, as `npm start` runs it, but from source. */
 async function startProcess(args: string[], env: Record<string, string> = {}): Promise<Gateway> {
@@ -97,18 +89,7 @@ describe('the gateway process', () => {
 
   it('stays up and not ready while Kubernetes is unreachable, retrying with backoff', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'unreachable-'));
-    const kubeconfig = join(dir, 'kubeconfig');
-    writeFileSync(
-      kubeconfig,
-      JSON.stringify({
-        apiVersion: 'v1',
-        kind: 'Config',
-        'current-context': 'x',
-        clusters: [{ name: 'x', cluster: { server: `https://127.0.0.1:${await freePort()}` } }],
-        users: [{ name: 'x', user: { token: 'x' } }],
-        contexts: [{ name: 'x', context: { cluster: 'x', user: 'x' } }],
-      }),
-    );
+    const kubeconfig = writeKubeconfig(dir, { server: `https://127.0.0.1:${await freePort()}` }, 'x');
     const g = await startProcess(['--kubeconfig', kubeconfig, '--auth', 'anonymous']);
     await eventually(async () => ((await status(g.port, '/healthz')) === 200 ? true : undefined), 30_000);
     await eventually(() => ((g.output().match(/list\/watch failed; retrying/g) ?? []).length >= 3 ? true : undefined), 20_000);

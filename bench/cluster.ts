@@ -1,6 +1,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
+import { type App, createApp } from '../src/app.js';
+import { KubeClient } from '../src/kube/KubeClient.js';
+import type { KindName } from '../src/kube/kinds.js';
+import { ResourceCache } from '../src/kube/ResourceCache.js';
+import type { ReadMode } from '../src/loaders.js';
 import { LocalControlPlane } from '../src/local/LocalControlPlane.js';
 import { clusterManifests, installManifests } from '../src/local/localMode.js';
 
@@ -68,4 +74,46 @@ export function onInterrupt(cleanup: () => Promise<void>, say: (line: string) =>
     process.off('SIGINT', interrupted);
     process.off('SIGTERM', interrupted);
   };
+}
+
+export interface BenchGateway {
+  app: App;
+  cache: ResourceCache;
+  url: string;
+}
+
+/**
+ * A gateway in this process, as test/helpers/gateway.ts starts one (anonymous:
+ * the kubeconfig's rights), once its cache has synced. In naive mode the cache
+ * still runs, synced before anything is counted, but reads bypass it.
+ */
+export async function startBenchGateway(
+  kubeconfigPath: string,
+  logger: Logger,
+  options: { kinds: KindName[]; readMode?: ReadMode; syncTimeoutMs: number },
+): Promise<BenchGateway> {
+  const kc = new KubeConfig();
+  kc.loadFromFile(kubeconfigPath);
+  const kube = new KubeClient({ kubeConfig: kc, logger });
+  const cache = new ResourceCache({ client: kube, logger, kinds: options.kinds });
+  const app = createApp({ logger, kube, cache, auth: 'anonymous', readMode: options.readMode, shutdownGraceMs: 2_000 });
+  const { port } = await app.start(0, '127.0.0.1');
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      cache.synced(),
+      new Promise((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`the cache did not sync in ${options.syncTimeoutMs / 1000} s`)),
+          options.syncTimeoutMs,
+        );
+      }),
+    ]);
+  } catch (err) {
+    await app.stop();
+    throw err;
+  } finally {
+    clearTimeout(timer);
+  }
+  return { app, cache, url: `http://127.0.0.1:${port}/graphql` };
 }

@@ -20,14 +20,12 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { KubeConfig } from '@kubernetes/client-node';
 import pino from 'pino';
-import { type App, createApp } from '../src/app.js';
 import { parseConfig } from '../src/config.js';
 import { KubeClient } from '../src/kube/KubeClient.js';
 import { type KindName, kinds } from '../src/kube/kinds.js';
-import { ResourceCache } from '../src/kube/ResourceCache.js';
 import type { ReadMode } from '../src/loaders.js';
 import { type MetricsFilter, requestTally, tallyDiff, watchCount } from '../test/helpers/apiserverMetrics.js';
-import { BenchCluster, onInterrupt } from './cluster.js';
+import { BenchCluster, type BenchGateway, onInterrupt, startBenchGateway } from './cluster.js';
 import { benchQuery, detectOptionalFields, directFetcher, type ResourceRow, runQuery } from './query.js';
 import { type SeedCounts, seed, seedObjects, withRetry } from './seed.js';
 import { percentile, round, sum } from './stats.js';
@@ -73,37 +71,10 @@ const logger = pino({ level: process.env.BENCH_LOG_LEVEL ?? 'warn' }, pino.desti
 const began = performance.now();
 const say = (msg: string) => process.stderr.write(`[bench ${((performance.now() - began) / 1000).toFixed(1)}s] ${msg}\n`);
 
-interface Gateway {
-  app: App;
-  cache: ResourceCache;
-  url: string;
-}
+type Gateway = BenchGateway;
 
-/** A gateway in this process, as test/helpers/gateway.ts starts one (anonymous: the kubeconfig's rights). */
-async function startGateway(kubeconfigPath: string, readMode: ReadMode = 'cached'): Promise<Gateway> {
-  const kc = new KubeConfig();
-  kc.loadFromFile(kubeconfigPath);
-  const kube = new KubeClient({ kubeConfig: kc, logger });
-  // In naive mode the cache still runs (synced before anything is counted), but reads bypass it.
-  const cache = new ResourceCache({ client: kube, logger, kinds: cachedKinds });
-  const app = createApp({ logger, kube, cache, auth: 'anonymous', readMode, shutdownGraceMs: 2_000 });
-  const { port } = await app.start(0, '127.0.0.1');
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    await Promise.race([
-      cache.synced(),
-      new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`the cache did not sync in ${syncTimeoutMs / 1000} s`)), syncTimeoutMs);
-      }),
-    ]);
-  } catch (err) {
-    await app.stop();
-    throw err;
-  } finally {
-    clearTimeout(timer);
-  }
-  return { app, cache, url: `http://127.0.0.1:${port}/graphql` };
-}
+const startGateway = (kubeconfigPath: string, readMode: ReadMode = 'cached'): Promise<Gateway> =>
+  startBenchGateway(kubeconfigPath, logger, { kinds: cachedKinds, readMode, syncTimeoutMs });
 
 async function counted(kubeconfigPath: string): Promise<Record<string, number>> {
   await delay(settleMs);

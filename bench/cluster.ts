@@ -16,11 +16,20 @@ import { clusterManifests, installManifests } from '../src/local/localMode.js';
  * `make clean`), removed again by `stop()`. The CRDs are installed either way.
  */
 export class BenchCluster {
+  /** The admin's kubeconfig, loaded (client-node's reader in bench/query.ts takes it). */
+  readonly kubeConfig = new KubeConfig();
+  /** The admin's client, for seeding and clean-up. */
+  readonly admin: KubeClient;
+
   private constructor(
     readonly kubeconfigPath: string,
     private readonly plane: LocalControlPlane | undefined,
     private readonly dataDir: string | undefined,
-  ) {}
+    logger: Logger,
+  ) {
+    this.kubeConfig.loadFromFile(kubeconfigPath);
+    this.admin = new KubeClient({ kubeConfig: this.kubeConfig, logger });
+  }
 
   get local(): boolean {
     return this.plane !== undefined;
@@ -31,18 +40,20 @@ export class BenchCluster {
     if (process.env.TEST_KUBECONFIG) {
       const path = resolve(process.env.TEST_KUBECONFIG);
       say(`using the cluster of TEST_KUBECONFIG=${path}`);
-      cluster = new BenchCluster(path, undefined, undefined);
+      cluster = new BenchCluster(path, undefined, undefined, logger);
     } else {
       const dataDir = mkdtempSync(join(root, '.test-data-bench-'));
       const plane = new LocalControlPlane({ dataDir });
-      cluster = new BenchCluster(plane.kubeconfig, plane, dataDir);
       say(`starting the local control plane in ${dataDir}`);
       try {
         await plane.start();
       } catch (err) {
-        await cluster.stop();
+        await plane.stop();
+        rmSync(dataDir, { recursive: true, force: true });
         throw err;
       }
+      // Built once the control plane has written its kubeconfig.
+      cluster = new BenchCluster(plane.kubeconfig, plane, dataDir, logger);
     }
     await installManifests(cluster.kubeconfigPath, clusterManifests(), logger);
     return cluster;
@@ -83,37 +94,54 @@ export interface BenchGateway {
 }
 
 /**
- * A gateway in this process, as test/helpers/gateway.ts starts one (anonymous:
- * the kubeconfig's rights), once its cache has synced. In naive mode the cache
+ * Gateways in this process, as test/helpers/gateway.ts starts them (anonymous:
+ * the kubeconfig's rights), each returned once its cache has synced; `stopAll`
+ * stops whatever is still running (on Ctrl-C, say). In naive mode the cache
  * still runs, synced before anything is counted, but reads bypass it.
  */
-export async function startBenchGateway(
-  kubeconfigPath: string,
-  logger: Logger,
-  options: { kinds: KindName[]; readMode?: ReadMode; syncTimeoutMs: number },
-): Promise<BenchGateway> {
-  const kc = new KubeConfig();
-  kc.loadFromFile(kubeconfigPath);
-  const kube = new KubeClient({ kubeConfig: kc, logger });
-  const cache = new ResourceCache({ client: kube, logger, kinds: options.kinds });
-  const app = createApp({ logger, kube, cache, auth: 'anonymous', readMode: options.readMode, shutdownGraceMs: 2_000 });
-  const { port } = await app.start(0, '127.0.0.1');
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    await Promise.race([
-      cache.synced(),
-      new Promise((_, reject) => {
-        timer = setTimeout(
-          () => reject(new Error(`the cache did not sync in ${options.syncTimeoutMs / 1000} s`)),
-          options.syncTimeoutMs,
-        );
-      }),
-    ]);
-  } catch (err) {
-    await app.stop();
-    throw err;
-  } finally {
-    clearTimeout(timer);
+export class GatewayPool {
+  private readonly running = new Set<BenchGateway>();
+
+  constructor(
+    private readonly kubeconfigPath: string,
+    private readonly logger: Logger,
+    private readonly options: { kinds: KindName[]; syncTimeoutMs: number },
+  ) {}
+
+  async start(readMode: ReadMode = 'cached'): Promise<BenchGateway> {
+    const kc = new KubeConfig();
+    kc.loadFromFile(this.kubeconfigPath);
+    const logger = this.logger;
+    const kube = new KubeClient({ kubeConfig: kc, logger });
+    const cache = new ResourceCache({ client: kube, logger, kinds: this.options.kinds });
+    const app = createApp({ logger, kube, cache, auth: 'anonymous', readMode, shutdownGraceMs: 2_000 });
+    const { port } = await app.start(0, '127.0.0.1');
+    const gw = { app, cache, url: `http://127.0.0.1:${port}/graphql` };
+    this.running.add(gw);
+    let timer: NodeJS.Timeout | undefined;
+    const { syncTimeoutMs } = this.options;
+    try {
+      await Promise.race([
+        cache.synced(),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`the cache did not sync in ${syncTimeoutMs / 1000} s`)), syncTimeoutMs);
+        }),
+      ]);
+    } catch (err) {
+      await this.stop(gw);
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+    return gw;
   }
-  return { app, cache, url: `http://127.0.0.1:${port}/graphql` };
+
+  async stop(gw: BenchGateway): Promise<void> {
+    this.running.delete(gw);
+    await gw.app.stop();
+  }
+
+  async stopAll(): Promise<void> {
+    await Promise.all([...this.running].map((g) => this.stop(g).catch(() => {})));
+  }
 }

@@ -18,14 +18,11 @@ import { resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { KubeConfig } from '@kubernetes/client-node';
 import pino from 'pino';
 import { parseConfig } from '../src/config.js';
-import { KubeClient } from '../src/kube/KubeClient.js';
 import { type KindName, kinds } from '../src/kube/kinds.js';
-import type { ReadMode } from '../src/loaders.js';
 import { type MetricsFilter, requestTally, tallyDiff, watchCount } from '../test/helpers/apiserverMetrics.js';
-import { BenchCluster, type BenchGateway, onInterrupt, startBenchGateway } from './cluster.js';
+import { BenchCluster, GatewayPool, onInterrupt } from './cluster.js';
 import { benchQuery, detectOptionalFields, directFetcher, type ResourceRow, runQuery } from './query.js';
 import { type SeedCounts, seed, seedObjects, withRetry } from './seed.js';
 import { percentile, round, sum } from './stats.js';
@@ -71,11 +68,6 @@ const logger = pino({ level: process.env.BENCH_LOG_LEVEL ?? 'warn' }, pino.desti
 const began = performance.now();
 const say = (msg: string) => process.stderr.write(`[bench ${((performance.now() - began) / 1000).toFixed(1)}s] ${msg}\n`);
 
-type Gateway = BenchGateway;
-
-const startGateway = (kubeconfigPath: string, readMode: ReadMode = 'cached'): Promise<Gateway> =>
-  startBenchGateway(kubeconfigPath, logger, { kinds: cachedKinds, readMode, syncTimeoutMs });
-
 async function counted(kubeconfigPath: string): Promise<Record<string, number>> {
   await delay(settleMs);
   return requestTally(kubeconfigPath, countedGroups);
@@ -86,7 +78,7 @@ const perQuery = (tally: Record<string, number>, queries: number) =>
 
 async function main(): Promise<void> {
   let cluster: BenchCluster | undefined;
-  const gateways = new Set<Gateway>();
+  let pool: GatewayPool | undefined;
   /** Other things to stop on the way out (the subscription phase's gateway process and sockets). */
   const cleanups = new Set<() => Promise<void>>();
   let cleaned = false;
@@ -94,27 +86,16 @@ async function main(): Promise<void> {
     if (cleaned) return;
     cleaned = true;
     await Promise.all([...cleanups].map((fn) => fn().catch(() => {})));
-    await Promise.all([...gateways].map((g) => g.app.stop().catch(() => {})));
+    await pool?.stopAll();
     await cluster?.stop();
   };
   const offInterrupt = onInterrupt(cleanup, say);
 
-  const track = async (g: Promise<Gateway>) => {
-    const gw = await g;
-    gateways.add(gw);
-    return gw;
-  };
-  const stopGateway = async (gw: Gateway) => {
-    await gw.app.stop();
-    gateways.delete(gw);
-  };
-
   try {
     cluster = await BenchCluster.open(root, logger, say);
     const kubeconfigPath = cluster.kubeconfigPath;
-    const kc = new KubeConfig();
-    kc.loadFromFile(kubeconfigPath);
-    const admin = new KubeClient({ kubeConfig: kc, logger });
+    pool = new GatewayPool(kubeconfigPath, logger, { kinds: cachedKinds, syncTimeoutMs });
+    const admin = cluster.admin;
     const version = await withRetry('GET /version', () => admin.request<{ gitVersion: string }>('GET', '/version'));
 
     const namespace = `bench-${randomBytes(3).toString('hex')}`;
@@ -126,7 +107,7 @@ async function main(): Promise<void> {
 
     // Warm: one gateway, cache synced, Q already run a few times.
     say(`warm: ${iterations.warm} queries against a synced cache`);
-    const warm = await track(startGateway(kubeconfigPath));
+    const warm = await pool.start();
     const fields = await detectOptionalFields(warm.url);
     const query = benchQuery(fields);
     const check = (rows: ResourceRow[], who: string) => {
@@ -151,7 +132,7 @@ async function main(): Promise<void> {
     }
     const warmTally = tallyDiff(warmBefore, await counted(kubeconfigPath));
     const warmWatches = await watchCount(kubeconfigPath, countedGroups);
-    await stopGateway(warm);
+    await pool.stop(warm);
 
     // Cold: a fresh gateway each time; everything from its start through Q's first answer.
     say(`cold: ${iterations.cold} fresh gateways`);
@@ -160,11 +141,11 @@ async function main(): Promise<void> {
     for (let i = 0; i < iterations.cold; i++) {
       const before = await counted(kubeconfigPath);
       const t = performance.now();
-      const gw = await track(startGateway(kubeconfigPath));
+      const gw = await pool.start();
       check((await runQuery(gw.url, query, namespace)).rows, 'the cold gateway');
       coldFirstAnswerMs.push(performance.now() - t);
       coldTallies.push(tallyDiff(before, await counted(kubeconfigPath)));
-      await stopGateway(gw);
+      await pool.stop(gw);
     }
     const coldTotal: Record<string, number> = {};
     for (const t of coldTallies) for (const [k, v] of Object.entries(t)) coldTotal[k] = (coldTotal[k] ?? 0) + v;
@@ -172,7 +153,7 @@ async function main(): Promise<void> {
     // Direct: the same data from the apiserver with client-node, joined in memory. Before the naive
     // phase, whose thousands of requests leave the apiserver busy (GC) for a while after.
     say(`direct: ${iterations.direct} reads with @kubernetes/client-node`);
-    const direct = directFetcher(kc);
+    const direct = directFetcher(cluster.kubeConfig);
     for (let i = 0; i < iterations.warmup; i++) check(await direct(namespace), 'client-node');
     const directMs: number[] = [];
     for (let i = 0; i < iterations.direct; i++) {
@@ -209,7 +190,7 @@ async function main(): Promise<void> {
     let naiveQueries = 0;
     const naiveMs: number[] = [];
     let naiveNote: string | undefined;
-    const naive = await track(startGateway(kubeconfigPath, 'naive'));
+    const naive = await pool.start('naive');
     try {
       check((await runQuery(naive.url, query, namespace)).rows, 'the naive gateway');
       const before = await counted(kubeconfigPath);
@@ -227,7 +208,7 @@ async function main(): Promise<void> {
       naiveNote = `the query failed in readMode "naive": ${(err as Error).message}`;
       say(`naive: skipped; ${naiveNote}`);
     }
-    await stopGateway(naive);
+    await pool.stop(naive);
 
     await admin.request('DELETE', `/api/v1/namespaces/${namespace}`).catch(() => {});
 

@@ -26,14 +26,12 @@ import { join, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { KubeConfig } from '@kubernetes/client-node';
 import pino from 'pino';
 import { parseConfig } from '../src/config.js';
-import { KubeClient } from '../src/kube/KubeClient.js';
+import type { KubeClient } from '../src/kube/KubeClient.js';
 import type { KindName } from '../src/kube/kinds.js';
-import type { ReadMode } from '../src/loaders.js';
 import { type MetricsFilter, requestTally, tallyDiff } from '../test/helpers/apiserverMetrics.js';
-import { BenchCluster, type BenchGateway, onInterrupt, startBenchGateway } from './cluster.js';
+import { BenchCluster, GatewayPool, onInterrupt } from './cluster.js';
 import { benchQuery, detectOptionalFields, directFetcher, gql, runQuery } from './query.js';
 import { type SeedCounts, seed, withRetry } from './seed.js';
 import { percentile, round, sum } from './stats.js';
@@ -127,11 +125,6 @@ export interface ScaleResult {
   };
 }
 
-type Gateway = BenchGateway;
-
-const startGateway = (kubeconfigPath: string, readMode: ReadMode = 'cached'): Promise<Gateway> =>
-  startBenchGateway(kubeconfigPath, logger, { kinds: cachedKinds, readMode, syncTimeoutMs });
-
 async function counted(kubeconfigPath: string): Promise<Record<string, number>> {
   await delay(settleMs);
   return requestTally(kubeconfigPath, countedGroups);
@@ -154,12 +147,12 @@ async function main(): Promise<void> {
   let cluster: BenchCluster | undefined;
   let admin: KubeClient | undefined;
   const namespaces: string[] = [];
-  const gateways = new Set<Gateway>();
+  let pool: GatewayPool | undefined;
   let cleaned = false;
   const cleanup = async () => {
     if (cleaned) return;
     cleaned = true;
-    await Promise.all([...gateways].map((g) => g.app.stop().catch(() => {})));
+    await pool?.stopAll();
     if (cluster && !cluster.local && admin) {
       const client = admin;
       await Promise.all(namespaces.map((ns) => client.request('DELETE', `/api/v1/namespaces/${ns}`).catch(() => {})));
@@ -167,22 +160,11 @@ async function main(): Promise<void> {
     await cluster?.stop();
   };
   const offInterrupt = onInterrupt(cleanup, say);
-  const track = async (g: Promise<Gateway>) => {
-    const gw = await g;
-    gateways.add(gw);
-    return gw;
-  };
-  const stopGateway = async (gw: Gateway) => {
-    await gw.app.stop();
-    gateways.delete(gw);
-  };
-
   try {
     cluster = await BenchCluster.open(root, logger, say);
     const kubeconfigPath = cluster.kubeconfigPath;
-    const kc = new KubeConfig();
-    kc.loadFromFile(kubeconfigPath);
-    admin = new KubeClient({ kubeConfig: kc, logger });
+    pool = new GatewayPool(kubeconfigPath, logger, { kinds: cachedKinds, syncTimeoutMs });
+    admin = cluster.admin;
     const client = admin;
     const version = await withRetry('GET /version', () => client.request<{ gitVersion: string }>('GET', '/version'));
 
@@ -218,7 +200,7 @@ async function main(): Promise<void> {
 
     // Warm gateway: one, its cache synced over every namespace; per size, Q run twice unmeasured then `iterations` times.
     say('warm gateway: starting and syncing its cache');
-    const warm = await track(startGateway(kubeconfigPath, 'cached'));
+    const warm = await pool.start('cached');
     const fields = await detectOptionalFields(warm.url);
     const query = benchQuery(fields);
     for (const row of rows) {
@@ -239,11 +221,11 @@ async function main(): Promise<void> {
         requestsPerQuery: perQuery(tally, iterations),
       };
     }
-    await stopGateway(warm);
+    await pool.stop(warm);
 
     // Direct: three LISTs with client-node, joined in memory (bench/query.ts). Before the naive phase, which leaves
     // the apiserver busy for a while after.
-    const direct = directFetcher(kc);
+    const direct = directFetcher(cluster.kubeConfig);
     for (const row of rows) {
       say(`client-node, ${row.objects}: ${iterations} reads`);
       for (let i = 0; i < warmupRuns; i++) {
@@ -265,7 +247,7 @@ async function main(): Promise<void> {
     // Naive: per size, a sample (Q's first page cut to 50 resources), its extrapolation, then one whole query
     // unless the extrapolation exceeds the limit.
     say('naive gateway: starting (its cache syncs, but reads bypass it)');
-    const naive = await track(startGateway(kubeconfigPath, 'naive'));
+    const naive = await pool.start('naive');
     const sampleQuery = query.replace('first: 500', `first: ${sampleSize}`);
     if (sampleQuery === query) throw new Error('bench/query.ts Q no longer has "first: 500"; update the sample query');
     for (const row of rows) {
@@ -321,7 +303,7 @@ async function main(): Promise<void> {
       row.naive.runs = 1;
       row.naive.requestsPerQuery = tally;
     }
-    await stopGateway(naive);
+    await pool.stop(naive);
 
     const result: ScaleResult = {
       sizes,

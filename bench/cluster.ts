@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import { join, resolve } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
@@ -57,6 +58,18 @@ export class BenchCluster {
     }
     await installManifests(cluster.kubeconfigPath, clusterManifests(), logger);
     return cluster;
+  }
+
+  /** The machine and control plane a run measured, for its JSON and docs. */
+  machine(kubeApiserver: string) {
+    return {
+      nproc: os.availableParallelism(),
+      cpu: os.cpus()[0]?.model ?? 'unknown',
+      memoryGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
+      node: process.version,
+      kubeApiserver,
+      controlPlane: this.local ? 'local (tools/kube-testserver)' : 'TEST_KUBECONFIG',
+    };
   }
 
   async stop(): Promise<void> {

@@ -13,7 +13,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
-import os from 'node:os';
 import { resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -248,14 +247,7 @@ async function main(): Promise<void> {
           cold: perQuery(coldTotal, iterations.cold),
           naive: naiveTally ? perQuery(naiveTally, Math.max(1, naiveQueries)) : null,
         },
-        machine: {
-          nproc: os.availableParallelism(),
-          cpu: os.cpus()[0]?.model ?? 'unknown',
-          memoryGiB: round(os.totalmem() / 2 ** 30, 1),
-          node: process.version,
-          kubeApiserver: version.gitVersion,
-          controlPlane: cluster.local ? 'local (tools/kube-testserver)' : 'TEST_KUBECONFIG',
-        },
+        machine: cluster.machine(version.gitVersion),
         date: new Date().toISOString(),
         totalSeconds: round((performance.now() - began) / 1000, 1),
       },

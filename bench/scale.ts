@@ -21,7 +21,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -314,14 +313,7 @@ async function main(): Promise<void> {
         naiveLimitSeconds: naiveLimitMs / 1000,
         cachedKinds,
         countedGroups: [...(countedGroups.groups ?? [])],
-        machine: {
-          nproc: os.availableParallelism(),
-          cpu: os.cpus()[0]?.model ?? 'unknown',
-          memoryGiB: round(os.totalmem() / 2 ** 30, 1),
-          node: process.version,
-          kubeApiserver: version.gitVersion,
-          controlPlane: cluster.local ? 'local (tools/kube-testserver)' : 'TEST_KUBECONFIG',
-        },
+        machine: cluster.machine(version.gitVersion),
         date: new Date().toISOString(),
         totalSeconds: round((performance.now() - began) / 1000, 1),
       },

@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type KindName, kinds, resourcePath } from '../../src/kube/kinds.js';
 import { eventually, kubeClient, kubeconfigPath, type TestUser } from '../helpers/cluster.js';
 import { collect, startGateway, type TestGateway } from '../helpers/gateway.js';
+import { userToken } from '../helpers/hostile.js';
 import { binding, createObjects, gitResource, pipeline } from '../helpers/objects.js';
 import { createSecret } from '../helpers/secrets.js';
 
@@ -15,7 +16,7 @@ import { createSecret } from '../helpers/secrets.js';
 const users: TestUser[] = ['admin', 'alice', 'bob', 'mallory'];
 const namespaces = ['team-a', 'team-b'];
 const haveUsers = existsSync(kubeconfigPath('alice'));
-const token = (u: TestUser): string => JSON.parse(readFileSync(kubeconfigPath(u), 'utf8')).users[0].user.token;
+const token = userToken;
 const suffix = randomBytes(3).toString('hex');
 const admin = kubeClient('admin');
 let gw: TestGateway;

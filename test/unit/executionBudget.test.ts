@@ -9,7 +9,6 @@ const query = '{ resourceTypes { name params { name } } }';
 const objects = resourceTypes.length + resourceTypes.reduce((n, t) => n + t.params.length, 0);
 
 const run = async (budget: Partial<ExecutionBudget>) => {
-  // biome-ignore lint/suspicious/noExplicitAny: the schema-only server has no gateway context
   const yoga = createYoga<any>({ schema, plugins: [useExecutionBudget(budget)], logging: false });
   const res = await yoga.fetch('http://yoga/graphql', {
     method: 'POST',

@@ -130,6 +130,22 @@ describe('useQueryLimits', () => {
     expect(e.errors?.map((x) => [x.extensions?.code, x.extensions?.cost])).toEqual([['QUERY_TOO_COSTLY', 1001]]);
   });
 
+  it('refuses 6,000 inline ids at parse by default (tokens), and by cost when the token limit is raised', async () => {
+    const ids = Array.from({ length: 6000 }, () => '"TmFtZXNwYWNlOnRlYW0tYQ=="').join(',');
+    const query = `{ nodes(ids: [${ids}]) { id ... on Namespace { pipelineResources { name } } } }`;
+    expect((await ask(query)).errors?.map((e) => [e.extensions?.code, e.message])).toEqual([
+      ['GRAPHQL_PARSE_FAILED', 'Syntax Error: Token limit of 3000 exceeded.'],
+    ]);
+    const roomy = createYoga({ schema, plugins: [...useQueryLimits({ maxTokens: 20_000 })], logging: false });
+    const res = await roomy.fetch('http://yoga/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query }),
+    });
+    const body = (await res.json()) as { errors?: { extensions?: { code?: string; cost?: number } }[] };
+    expect(body.errors?.map((e) => [e.extensions?.code, e.extensions?.cost])).toEqual([['QUERY_TOO_COSTLY', 606_000]]);
+  });
+
   it('lets an operation at the limit run', async () => {
     const atLimit = resourceTypes.length * (1 + Math.max(...resourceTypes.map((t) => t.params.length)));
     const exact = createYoga({ schema, plugins: [...useQueryLimits({ maxCost: atLimit })], logging: false });

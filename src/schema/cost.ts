@@ -48,8 +48,11 @@ export const listBounds = {
   tektonParams: 32,
   /** Secret references of one resource: the CRD's `maxItems`. */
   resourceSecrets: 32,
-  /** Bindings and bound pipelines of one resource. */
-  bindingsPerResource: 20,
+  /**
+   * Bindings and bound pipelines of one resource: a handful in practice. Ten keeps a router's batch of 500
+   * `_entities` asking for both within the cost limit (500 × (1 + 10 + 10) = 10,500).
+   */
+  bindingsPerResource: 10,
   /** Runs that recorded one resource (not cut by an argument; the execution budget backs it). */
   runsPerResource: pageSize.default,
   /** Resources a run records: the cap of src/resources/tekton.ts. */

@@ -1,3 +1,4 @@
+import { resourceTypes } from '../resources/catalog.js';
 import { maxRecordedResources, maxSlots } from '../resources/tekton.js';
 import { pageSize } from './pagination.js';
 
@@ -42,12 +43,15 @@ export const listBounds = {
   namespaceObjects: pageSize.default,
   /** Kubernetes labels of one object. */
   labels: 32,
-  /** Params of one resource: the CRD's `maxItems` (deploy/crds). */
-  resourceParams: 64,
+  /**
+   * Params of one resource: the most plain params a catalog type takes (the gateway refuses others; an object
+   * written past the catalog, up to the CRD's 64, is what the execution budget is for).
+   */
+  resourceParams: Math.max(...resourceTypes.map((t) => t.params.filter((p) => !p.secret).length)),
   /** Params and the values of one array param, fields of a Task or a PipelineRun. */
   tektonParams: 32,
-  /** Secret references of one resource: the CRD's `maxItems`. */
-  resourceSecrets: 32,
+  /** Secret references of one resource: the most secret params a catalog type takes. */
+  resourceSecrets: Math.max(...resourceTypes.map((t) => t.params.filter((p) => p.secret).length)),
   /**
    * Bindings and bound pipelines of one resource: a handful in practice. Ten keeps a router's batch of 500
    * `_entities` asking for both within the cost limit (500 × (1 + 10 + 10) = 10,500).

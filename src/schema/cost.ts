@@ -69,8 +69,10 @@ export const listBounds = {
   small: 16,
   /** Nodes and edges of a resource graph: a page of each kind's objects, runs per pipeline. */
   graph: 4 * pageSize.default,
-  /** Reports of a mutation (field errors, notes, documents, migrated objects). */
+  /** Reports of a mutation (field errors, documents, migrated objects and notes). */
   report: pageSize.default,
+  /** Problems and notes of one imported document. */
+  perDocument: 20,
   /** `nodes(ids:)` for routers, which cannot size by a list argument. */
   nodes: pageSize.default,
 } as const;

@@ -581,13 +581,13 @@ const ImportedDocumentRef = builder.objectRef<ImportedDocument>('ImportedDocumen
       type: [FieldErrorRef],
       description:
         'Why it is INVALID, every problem with its path (e.g. `documents[2].spec.params[0].name`); empty when it is not.',
-      directives: assumedSize(listBounds.report),
+      directives: assumedSize(listBounds.perDocument),
       resolve: (d) => d.errors,
     }),
     notes: t.field({
       type: [MigrationNoteRef],
       description: 'Legacy spellings rewritten (e.g. `URL` to `url`), and legacy behaviour not kept.',
-      directives: assumedSize(listBounds.report),
+      directives: assumedSize(listBounds.perDocument),
       resolve: (d) => d.notes,
     }),
     resource: t.field({

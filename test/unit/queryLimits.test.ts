@@ -37,6 +37,13 @@ describe('operationCost', () => {
     expect(cost(benchQuery(['bindings', 'pipelines']), { ns: 'x' })).toBe(15_502);
   });
 
+  it('admits an import report: documents with their problems, notes and resource', () => {
+    const q = `mutation { importPipelineResources(yaml: "") { __typename ... on ImportPipelineResourcesSuccess {
+      documents { index errors { path } notes { path } resource { name params { name } } } } } }`;
+    // mutation 10 + import 10 + 100 documents × (1 + 20 errors + 20 notes + resource 1 + 9 params)
+    expect(cost(q)).toBe(10 + 10 + 100 * (1 + 20 + 20 + 1 + 9));
+  });
+
   it('counts only objects: scalars are free, `totalCount` and `pageInfo` are not lists', () => {
     expect(cost('{ pipelineResources(first: 10) { totalCount pageInfo { hasNextPage } } }')).toBe(1 + 0 + 1);
   });

@@ -98,6 +98,36 @@ describe('a provenance annotation listing one resource 2,000 times', () => {
     expectBystanderUnharmed(bystander);
   });
 
+  it('with the cost limit lifted, the cap keeps the nested query small and the default budget stops the deeper one', async () => {
+    const open = await startGateway({ auth: 'token', http: { query: { maxCost: 1e12 } } });
+    try {
+      const twice = `{ pipelineRun(namespace: "${ns}", name: "${runName}") { resources { resource { runs { resources { resourceName } } } } } }`;
+      const thrice = `{ pipelineRun(namespace: "${ns}", name: "${runName}") { resources { resource { runs { resources { resource { runs { resources { resourceName } } } } } } } } }`;
+      const { result, bystander } = await whileAttacking(open, async () => [
+        await open.gql(twice, {}, alice),
+        await open.gql(thrice, {}, alice),
+      ]);
+      // 64 usages, each naming the one resource, whose one run again shows 64: 4,096 names, not 4,000,000.
+      const usages = result[0]?.data.pipelineRun.resources as { resource: { runs: { resources: unknown[] }[] } }[];
+      expect(result[0]?.errors).toBeUndefined();
+      expect(usages).toHaveLength(64);
+      expect(usages.flatMap((u) => u.resource.runs.flatMap((r) => r.resources))).toHaveLength(64 * 64);
+      // One level deeper would be 64³ = 262,144 usages: past 100,000 objects, so it stops, with nothing built.
+      expect(result[1]).toEqual({
+        errors: [
+          {
+            message:
+              'The operation resolved more than 100000 objects and was stopped. Ask for smaller pages or fewer nested lists.',
+            extensions: { code: 'EXECUTION_BUDGET_EXCEEDED', maxObjects: 100_000 },
+          },
+        ],
+      });
+      expectBystanderUnharmed(bystander);
+    } finally {
+      await open.stop();
+    }
+  });
+
   it('runPipeline refuses a pipeline whose run would record more than the cap, and writes nothing', async () => {
     const before = await admin.request<KubeList>('GET', resourcePath(kinds.PipelineRun, ns));
     const r = await gw.gql(

@@ -1,3 +1,4 @@
+import { buildSchema } from 'graphql';
 import { createYoga } from 'graphql-yoga';
 import { describe, expect, it } from 'vitest';
 import { type ExecutionBudget, useExecutionBudget } from '../../src/plugins/useExecutionBudget.js';
@@ -48,5 +49,41 @@ describe('useExecutionBudget', () => {
         },
       ],
     });
+  });
+});
+
+describe('useExecutionBudget for subscriptions', () => {
+  it('gives each event the whole budget: one event past it is stopped, the next answers', async () => {
+    const events = buildSchema('type Item { name: String } type Query { ok: Boolean } type Subscription { items: [Item] }');
+    const sizes = [3, 10, 3];
+    const field = events.getSubscriptionType()?.getFields().items;
+    if (!field) throw new Error('no Subscription.items');
+    field.subscribe = async function* () {
+      for (const n of sizes) yield Array.from({ length: n }, (_, i) => ({ name: `item-${i}` }));
+    };
+    field.resolve = (payload) => payload;
+    const yoga = createYoga({ schema: events, plugins: [useExecutionBudget({ maxObjects: 5 })], logging: false });
+    const res = await yoga.fetch('http://yoga/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+      body: JSON.stringify({ query: 'subscription { items { name } }' }),
+    });
+    const data = (await res.text())
+      .split('\n')
+      .filter((l) => l.startsWith('data: ') && l !== 'data: ')
+      .map((l) => JSON.parse(l.slice('data: '.length)));
+    const three = { items: [{ name: 'item-0' }, { name: 'item-1' }, { name: 'item-2' }] };
+    expect(data).toEqual([
+      { data: three },
+      {
+        errors: [
+          {
+            message: 'The operation resolved more than 5 objects and was stopped. Ask for smaller pages or fewer nested lists.',
+            extensions: { code: 'EXECUTION_BUDGET_EXCEEDED', maxObjects: 5 },
+          },
+        ],
+      },
+      { data: three },
+    ]);
   });
 });

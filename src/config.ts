@@ -20,6 +20,8 @@ const schema = z.object({
   maxAliases: limit,
   maxTokens: limit,
   maxCost: limit,
+  maxResolvedObjects: limit,
+  maxResponseBytes: limit,
   maxBodyBytes: limit,
   rateBurst: limit,
   ratePerSecond: limit,
@@ -100,6 +102,8 @@ type LimitName =
   | 'maxAliases'
   | 'maxTokens'
   | 'maxCost'
+  | 'maxResolvedObjects'
+  | 'maxResponseBytes'
   | 'maxBodyBytes'
   | 'rateBurst'
   | 'ratePerSecond'
@@ -130,6 +134,8 @@ const settings = {
   maxAliases: { env: 'MAX_ALIASES', default: '30' },
   maxTokens: { env: 'MAX_TOKENS', default: '3000' },
   maxCost: { env: 'MAX_COST', default: '20000' },
+  maxResolvedObjects: { env: 'MAX_RESOLVED_OBJECTS', default: '100000' },
+  maxResponseBytes: { env: 'MAX_RESPONSE_BYTES', default: '16777216' },
   maxBodyBytes: { env: 'MAX_BODY_BYTES', default: '262144' },
   rateBurst: { env: 'RATE_BURST', default: '200' },
   ratePerSecond: { env: 'RATE_PER_SECOND', default: '50' },
@@ -158,6 +164,8 @@ const flagNames: Record<keyof typeof settings, string> = {
   maxAliases: 'max-aliases',
   maxTokens: 'max-tokens',
   maxCost: 'max-cost',
+  maxResolvedObjects: 'max-resolved-objects',
+  maxResponseBytes: 'max-response-bytes',
   maxBodyBytes: 'max-body-bytes',
   rateBurst: 'rate-burst',
   ratePerSecond: 'rate-per-second',
@@ -231,6 +239,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
       maxAliases: c.maxAliases,
       maxTokens: c.maxTokens,
       maxCost: c.maxCost,
+      maxResolvedObjects: c.maxResolvedObjects,
+      maxResponseBytes: c.maxResponseBytes,
       maxBodyBytes: c.maxBodyBytes,
       rateBurst: c.rateBurst,
       ratePerSecond: c.ratePerSecond,

@@ -75,6 +75,7 @@ async function main(): Promise<void> {
         maxTokens: config.limits.maxTokens,
         maxCost: config.limits.maxCost,
       },
+      budget: { maxObjects: config.limits.maxResolvedObjects, maxResponseBytes: config.limits.maxResponseBytes },
       rate: { burst: config.limits.rateBurst, perSecond: config.limits.ratePerSecond },
     },
     websocket: {

@@ -13,6 +13,7 @@ import type { KubeClient } from './kube/KubeClient.js';
 import type { ResourceCache } from './kube/ResourceCache.js';
 import { ObjectLoaders, type ReadMode } from './loaders.js';
 import type { GatewayMetrics } from './metrics.js';
+import { type ExecutionBudget, useExecutionBudget } from './plugins/useExecutionBudget.js';
 import { useMetrics } from './plugins/useMetrics.js';
 import { type QueryLimits, useQueryLimits } from './plugins/useQueryLimits.js';
 import { type RateLimit, useRateLimit } from './plugins/useRateLimit.js';
@@ -42,6 +43,7 @@ export interface HttpPolicy {
   /** Schema introspection (GraphiQL needs it). */
   introspection: boolean;
   query: Partial<QueryLimits>;
+  budget: Partial<ExecutionBudget>;
   rate: Partial<RateLimit>;
   /** Largest request body; a larger one gets 413 before it is read. */
   maxBodyBytes: number;
@@ -51,6 +53,7 @@ export const defaultHttpPolicy: HttpPolicy = {
   corsOrigins: [],
   introspection: true,
   query: {},
+  budget: {},
   rate: {},
   maxBodyBytes: 256 * 1024,
 };
@@ -98,6 +101,7 @@ export function createGateway(deps: GatewayDeps): YogaServerInstance<ServerConte
       // GET and form posts must carry a header a cross-site form cannot set; JSON POSTs are preflighted anyway.
       useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf', 'authorization'] }),
       ...useQueryLimits(http.query),
+      useExecutionBudget(http.budget),
       useRateLimit(http.rate),
       ...(http.introspection ? [] : [useDisableIntrospection()]),
     ],

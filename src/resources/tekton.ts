@@ -11,22 +11,56 @@ export const slotAnnotationPrefix = 'slots.resources.tekton.dev/';
 /** Where a run records the resources it used: JSON, a list of ResourceUsage. */
 export const provenanceAnnotation = 'resources.tekton.dev/resources';
 
+/**
+ * Slots a pipeline may declare, and entries a binding may hold: the
+ * ResourceBinding CRD's `maxItems` for `spec.resources`. Annotations are
+ * anyone's to write, so lists read from them are cut here, where they are
+ * parsed, and every field built on them is bounded (docs/security.md).
+ */
+export const maxSlots = 64;
+
+/**
+ * Entries a run's provenance annotation may hold: one per slot, so a run
+ * `runPipeline` made never has more. `runPipeline` refuses a run past it; a
+ * hand-written annotation past it is read up to it.
+ */
+export const maxRecordedResources = maxSlots;
+
+/** A list read from an annotation, cut to its cap: what was kept, and how many entries were left out. */
+export interface Capped<T> {
+  items: T[];
+  omitted: number;
+}
+
+function capped<T>(all: T[], cap: number): Capped<T> {
+  return all.length > cap ? { items: all.slice(0, cap), omitted: all.length - cap } : { items: all, omitted: 0 };
+}
+
 export interface Slot {
   name: string;
   type: string;
   description: string | undefined;
 }
 
+/** The pipeline's slots by name, at most `maxSlots` of them (the first by name). */
 export function pipelineSlots(pipeline: KubeObject): Slot[] {
-  const params = arr(pipeline, 'spec', 'params');
-  return Object.entries(pipeline.metadata.annotations ?? {})
+  return readPipelineSlots(pipeline).items;
+}
+
+export function readPipelineSlots(pipeline: KubeObject): Capped<Slot> {
+  const declared = Object.entries(pipeline.metadata.annotations ?? {})
     .filter(([key]) => key.startsWith(slotAnnotationPrefix))
-    .map(([key, type]) => {
+    .sort(([a], [b]) => (a < b ? -1 : 1));
+  const { items, omitted } = capped(declared, maxSlots);
+  const params = arr(pipeline, 'spec', 'params');
+  return {
+    items: items.map(([key, type]) => {
       const name = key.slice(slotAnnotationPrefix.length);
       const param = params.find((p) => str(p, 'name') === name);
       return { name, type, description: str(param, 'description') };
-    })
-    .sort((a, b) => (a.name < b.name ? -1 : 1));
+    }),
+    omitted,
+  };
 }
 
 export interface PipelineTask {
@@ -57,24 +91,32 @@ export interface ResourceUsage {
   paramsHash: string | undefined;
 }
 
-/** The resources a run recorded; tolerant of hand-edited or foreign annotations. */
-export function runResources(run: KubeObject): ResourceUsage[] {
+/**
+ * The entries of a run's provenance annotation, the first `maxRecordedResources`
+ * of them; tolerant of hand-edited or foreign annotations (not JSON, not a list: none).
+ */
+export function provenanceEntries(run: KubeObject): Capped<unknown> {
   const raw = run.metadata.annotations?.[provenanceAnnotation];
-  if (!raw) return [];
+  if (!raw) return { items: [], omitted: 0 };
   try {
     const parsed: unknown = JSON.parse(raw);
-    return (Array.isArray(parsed) ? parsed : [])
-      .map((u) => ({
-        slot: str(u, 'slot') ?? '',
-        name: str(u, 'name') ?? '',
-        type: str(u, 'type'),
-        resourceVersion: str(u, 'resourceVersion'),
-        paramsHash: str(u, 'paramsHash'),
-      }))
-      .filter((u) => u.name !== '');
+    return capped(Array.isArray(parsed) ? parsed : [], maxRecordedResources);
   } catch {
-    return [];
+    return { items: [], omitted: 0 };
   }
+}
+
+/** The stored resources a run recorded (inline specs have no name and are skipped), within the cap. */
+export function runResources(run: KubeObject): ResourceUsage[] {
+  return provenanceEntries(run)
+    .items.map((u) => ({
+      slot: str(u, 'slot') ?? '',
+      name: str(u, 'name') ?? '',
+      type: str(u, 'type'),
+      resourceVersion: str(u, 'resourceVersion'),
+      paramsHash: str(u, 'paramsHash'),
+    }))
+    .filter((u) => u.name !== '');
 }
 
 export type RunStatus = 'PENDING' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED';

@@ -4,6 +4,7 @@ import ErrorsPlugin from '@pothos/plugin-errors';
 import FederationPlugin from '@pothos/plugin-federation';
 import RelayPlugin from '@pothos/plugin-relay';
 import type { Context } from '../context.js';
+import { assumedSize, listBounds, sizedByArgument } from './cost.js';
 
 export const builder = new SchemaBuilder<{
   Context: Context;
@@ -11,6 +12,19 @@ export const builder = new SchemaBuilder<{
   Scalars: {
     DateTime: { Input: string; Output: string };
     ID: { Input: string; Output: string };
+  };
+  // The IBM cost directives, as Apollo Federation v2.9 imports them (src/schema/cost.ts, docs/security.md).
+  Directives: {
+    cost: { locations: 'FIELD_DEFINITION' | 'OBJECT'; args: { weight: number } };
+    listSize: {
+      locations: 'FIELD_DEFINITION';
+      args: {
+        assumedSize?: number;
+        slicingArguments?: string[];
+        sizedFields?: string[];
+        requireOneSlicingArgument?: boolean;
+      };
+    };
   };
 }>({
   // Federation needs directives before it, and comes after plugins that wrap resolvers.
@@ -26,7 +40,11 @@ export const builder = new SchemaBuilder<{
     clientMutationId: 'omit',
     cursorType: 'String',
     nodeQueryOptions: { description: 'Fetches an object by its global ID.' },
-    nodesQueryOptions: { description: 'Fetches objects by their global IDs, in order; null where none.' },
+    nodesQueryOptions: {
+      description: 'Fetches objects by their global IDs, in order; null where none.',
+      directives: assumedSize(listBounds.nodes),
+      extensions: sizedByArgument('ids'),
+    },
   },
 });
 

@@ -1,5 +1,6 @@
 import { ConflictError, ForbiddenError, InUseError, NotFoundError, UnavailableError, ValidationError } from '../errors.js';
 import { builder } from './builder.js';
+import { assumedSize, listBounds } from './cost.js';
 import { PipelineResourceRef, ResourceBindingRef } from './refs.js';
 
 export const ErrorInterface = builder.interfaceRef<Error>('Error').implement({
@@ -23,6 +24,7 @@ builder.objectType(ValidationError, {
     fieldErrors: t.field({
       type: [FieldErrorRef],
       description: 'Every problem found, each with the path of the input it concerns; never empty.',
+      directives: assumedSize(listBounds.report),
       resolve: (e) => e.fieldErrors,
     }),
   }),
@@ -79,6 +81,7 @@ builder.objectType(InUseError, {
     bindings: t.field({
       type: [ResourceBindingRef],
       description: 'The ResourceBindings that give the resource to a pipeline (those the caller may read).',
+      directives: assumedSize(listBounds.bindingsPerResource),
       resolve: (e) => e.bindings,
     }),
   }),

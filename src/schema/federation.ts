@@ -5,6 +5,7 @@ import type { Context } from '../context.js';
 import type { KindName, KubeObject } from '../kube/kinds.js';
 import type { PipelineResourceObject } from '../resources/PipelineResourceObject.js';
 import { builder } from './builder.js';
+import { sizedByArgument } from './cost.js';
 import { NamespaceRef, PipelineRef, PipelineResourceRef, PipelineRunRef, ResourceBindingRef, splitId } from './refs.js';
 
 /**
@@ -79,13 +80,19 @@ builder.asEntity(NamespaceRef, {
  */
 export function toSubgraphSchema(finish: (schema: GraphQLSchema) => GraphQLSchema): GraphQLSchema {
   const schema = finish(
-    builder.toSubGraphSchema({ linkUrl: 'https://specs.apollo.dev/federation/v2.6', federationDirectives: ['@key'] }),
+    // v2.9 brings the demand-control directives: routers read the same list sizes as src/plugins/useQueryLimits.ts.
+    builder.toSubGraphSchema({
+      linkUrl: 'https://specs.apollo.dev/federation/v2.9',
+      federationDirectives: ['@key', '@cost', '@listSize'],
+    }),
   );
   syncAstDescriptions(schema);
   const fields = schema.getQueryType()?.getFields() ?? {};
   if (fields._entities) {
     fields._entities.description =
       'Federation: the entities these representations (`__typename` and a key) name, null where none.';
+    // One entity per representation: the cost rule weighs it by their number (src/schema/cost.ts).
+    fields._entities.extensions = { ...fields._entities.extensions, ...sizedByArgument('representations') };
   }
   if (fields._service) {
     const sdl = printSubgraphSchema(schema);

@@ -5,6 +5,7 @@ import type { PipelineResourceObject } from '../resources/PipelineResourceObject
 import { runResources, runStatus } from '../resources/tekton.js';
 import { builder } from './builder.js';
 import { orderKey } from './connections.js';
+import { assumedSize, limitSize, listBounds } from './cost.js';
 import { pageSize } from './pagination.js';
 import { NamespaceRef, objectId, PipelineRef, PipelineResourceRef, PipelineRunRef, ResourceBindingRef } from './refs.js';
 import { bindingEntries, bindingPipelineName } from './resourceBinding.js';
@@ -21,21 +22,25 @@ builder.node(NamespaceRef, {
     pipelineResources: t.field({
       type: [PipelineResourceRef],
       description: 'Its PipelineResources, by name; empty when the caller may not list them.',
+      directives: assumedSize(listBounds.namespaceObjects),
       resolve: async (n, _a, ctx) => sorted((await ctx.loaders.list('PipelineResource', n.name)) as PipelineResourceObject[]),
     }),
     pipelines: t.field({
       type: [PipelineRef],
       description: 'Its Tekton Pipelines, by name; empty when the caller may not list them.',
+      directives: assumedSize(listBounds.namespaceObjects),
       resolve: async (n, _a, ctx) => sorted(await ctx.loaders.list('Pipeline', n.name)),
     }),
     resourceBindings: t.field({
       type: [ResourceBindingRef],
       description: 'Its ResourceBindings, by name; empty when the caller may not list them.',
+      directives: assumedSize(listBounds.namespaceObjects),
       resolve: async (n, _a, ctx) => sorted(await ctx.loaders.list('ResourceBinding', n.name)),
     }),
     pipelineRuns: t.field({
       type: [PipelineRunRef],
       description: 'Newest first.',
+      directives: limitSize,
       args: { limit: t.arg.int({ required: false, defaultValue: 20 }) },
       resolve: async (n, args, ctx) =>
         (await ctx.loaders.list('PipelineRun', n.name))
@@ -112,11 +117,13 @@ const ResourceGraphRef = builder.objectRef<{ nodes: GraphNode[]; edges: GraphEdg
     nodes: t.field({
       type: [GraphNodeRef],
       description: 'Resources and pipelines, each by name, then runs, newest first per pipeline.',
+      directives: assumedSize(listBounds.graph),
       resolve: (g) => g.nodes,
     }),
     edges: t.field({
       type: [GraphEdgeRef],
       description: 'The links between `nodes`; every edge joins two of them.',
+      directives: assumedSize(listBounds.graph),
       resolve: (g) => g.edges,
     }),
   }),
@@ -126,6 +133,7 @@ builder.queryFields((t) => ({
   namespaces: t.field({
     type: [NamespaceRef],
     description: 'Namespaces that hold resources, pipelines, bindings or runs the caller may list.',
+    directives: assumedSize(listBounds.namespaceObjects),
     resolve: async (_root, _args, ctx) => (await readableNamespaces(ctx)).map((name) => ({ name })),
   }),
   namespace: t.field({

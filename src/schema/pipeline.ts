@@ -2,9 +2,10 @@ import { requireAllowed } from '../auth/guards.js';
 import { type KubeObject, kinds } from '../kube/kinds.js';
 import { str } from '../kube/read.js';
 import type { PipelineResourceObject } from '../resources/PipelineResourceObject.js';
-import { type PipelineTask, pipelineSlots, pipelineTasks, type Slot } from '../resources/tekton.js';
+import { maxSlots, type PipelineTask, pipelineSlots, pipelineTasks, readPipelineSlots, type Slot } from '../resources/tekton.js';
 import { builder } from './builder.js';
 import { listArgsDescriptions, listConnection } from './connections.js';
+import { assumedSize, connectionSize, limitSize, listBounds } from './cost.js';
 import { pageSize } from './pagination.js';
 import {
   KubernetesObjectRef,
@@ -36,6 +37,7 @@ const PipelineTaskRef = builder.objectRef<PipelineTask & { namespace: string }>(
     }),
     runAfter: t.stringList({
       description: 'Names of the pipeline tasks it runs after (`runAfter`); empty when none.',
+      directives: assumedSize(listBounds.tasks),
       resolve: (pt) => pt.runAfter,
     }),
     finally: t.exposeBoolean('finally', { description: 'Runs in the pipeline’s `finally` section.' }),
@@ -83,21 +85,29 @@ builder.node(PipelineRef, {
     tasks: t.field({
       type: [PipelineTaskRef],
       description: 'Its tasks: `spec.tasks`, then `spec.finally`, each in written order.',
+      directives: assumedSize(listBounds.tasks),
       resolve: (p) => pipelineTasks(p).map((pt) => ({ ...pt, namespace: p.metadata.namespace ?? '' })),
     }),
     slots: t.field({
       type: [SlotRef],
-      description: 'The resources this pipeline takes.',
+      description: `The resources this pipeline takes, by name: at most ${maxSlots} (see \`slotsOmitted\`).`,
+      directives: assumedSize(listBounds.slots),
       resolve: (p) => pipelineSlots(p).map((s) => ({ ...s, pipeline: p })),
+    }),
+    slotsOmitted: t.int({
+      description: `Slot annotations past the first ${maxSlots} by name, which are not read; \`runPipeline\` refuses such a pipeline.`,
+      resolve: (p) => readPipelineSlots(p).omitted,
     }),
     bindings: t.field({
       type: [ResourceBindingRef],
       description: 'The ResourceBindings that give it resources (normally one, named after the pipeline).',
+      directives: assumedSize(listBounds.small),
       resolve: (p, _args, ctx) => ctx.loaders.byIndex('ResourceBinding', 'byPipeline', objectId(p)),
     }),
     resources: t.field({
       type: [PipelineResourceRef],
       description: 'The resources its bindings give it.',
+      directives: assumedSize(listBounds.slots),
       resolve: async (p, _args, ctx) => {
         const bindings = await ctx.loaders.byIndex('ResourceBinding', 'byPipeline', objectId(p));
         const names = bindings.flatMap(bindingEntries).map((e) => e.resourceName);
@@ -107,6 +117,7 @@ builder.node(PipelineRef, {
     runs: t.field({
       type: [PipelineRunRef],
       description: 'Its runs, newest first.',
+      directives: limitSize,
       args: { limit: t.arg.int({ required: false, defaultValue: 20, description: `At most ${pageSize.max}.` }) },
       resolve: async (p, args, ctx) => {
         const limit = Math.max(0, Math.min(args.limit ?? 20, pageSize.max));
@@ -124,6 +135,7 @@ builder.queryFields((t) => ({
     {
       type: PipelineRef,
       description: 'Tekton Pipelines, ordered by namespace then name.',
+      directives: connectionSize,
       args: {
         namespace: t.arg.string({ required: false, description: listArgsDescriptions.namespace }),
         labelSelector: t.arg.string({ required: false, description: listArgsDescriptions.labelSelector }),

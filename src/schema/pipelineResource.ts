@@ -3,6 +3,7 @@ import { kinds } from '../kube/kinds.js';
 import { type PipelineResourceObject, params, secrets } from '../resources/PipelineResourceObject.js';
 import { builder } from './builder.js';
 import { listArgsDescriptions, listConnection } from './connections.js';
+import { assumedSize, connectionSize, listBounds } from './cost.js';
 import {
   KubernetesObjectRef,
   objectId,
@@ -49,21 +50,25 @@ builder.node(PipelineResourceRef, {
     params: t.field({
       type: [ResourceParamRef],
       description: 'Its plain params (`spec.params`), in stored order; secret params are in `secrets`.',
+      directives: assumedSize(listBounds.resourceParams),
       resolve: (o) => params(o),
     }),
     secrets: t.field({
       type: [SecretRefRef],
       description: 'Where its secret params come from (`spec.secrets`): Secret references, never values.',
+      directives: assumedSize(listBounds.resourceSecrets),
       resolve: (o) => secrets(o),
     }),
     bindings: t.field({
       type: [ResourceBindingRef],
       description: 'The bindings that give this resource to a pipeline.',
+      directives: assumedSize(listBounds.bindingsPerResource),
       resolve: (o, _args, ctx) => ctx.loaders.byIndex('ResourceBinding', 'byResource', objectId(o)),
     }),
     pipelines: t.field({
       type: [PipelineRef],
       description: 'The pipelines bound to this resource: who is affected by a change to it.',
+      directives: assumedSize(listBounds.bindingsPerResource),
       resolve: async (o, _args, ctx) => {
         const bindings = await ctx.loaders.byIndex('ResourceBinding', 'byResource', objectId(o));
         return ctx.loaders.getMany('Pipeline', o.metadata.namespace ?? '', bindings.map(bindingPipelineName));
@@ -72,6 +77,7 @@ builder.node(PipelineResourceRef, {
     runs: t.field({
       type: [PipelineRunRef],
       description: 'Runs that recorded using this resource, newest first.',
+      directives: assumedSize(listBounds.runsPerResource),
       resolve: async (o, _args, ctx) =>
         (await ctx.loaders.byIndex('PipelineRun', 'byResource', objectId(o))).sort((a, b) =>
           (b.metadata.creationTimestamp ?? '').localeCompare(a.metadata.creationTimestamp ?? ''),
@@ -85,6 +91,7 @@ builder.queryFields((t) => ({
     {
       type: PipelineResourceRef,
       description: 'PipelineResources, ordered by namespace then name.',
+      directives: connectionSize,
       args: {
         namespace: t.arg.string({ required: false, description: listArgsDescriptions.namespace }),
         type: t.arg.string({ required: false, description: 'Only this resource type.' }),

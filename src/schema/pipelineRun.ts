@@ -1,10 +1,21 @@
 import { requireAllowed } from '../auth/guards.js';
+import type { Context } from '../context.js';
 import { type KubeObject, kinds } from '../kube/kinds.js';
 import { str } from '../kube/read.js';
 import type { PipelineResourceObject } from '../resources/PipelineResourceObject.js';
-import { type Condition, conditions, type ResourceUsage, runResources, runStatus } from '../resources/tekton.js';
+import {
+  type Condition,
+  conditions,
+  maxRecordedResources,
+  provenanceAnnotation,
+  provenanceEntries,
+  type ResourceUsage,
+  runResources,
+  runStatus,
+} from '../resources/tekton.js';
 import { builder } from './builder.js';
 import { listArgsDescriptions, listConnection } from './connections.js';
+import { assumedSize, connectionSize, listBounds } from './cost.js';
 import {
   KubernetesObjectRef,
   objectId,
@@ -90,6 +101,7 @@ const runFields = builder.interfaceRef<KubeObject>('Run').implement({
     conditions: t.field({
       type: [ConditionRef],
       description: 'Its status conditions (`status.conditions`), as Tekton wrote them.',
+      directives: assumedSize(listBounds.tasks),
       resolve: conditions,
     }),
     startTime: t.field({
@@ -106,6 +118,20 @@ const runFields = builder.interfaceRef<KubeObject>('Run').implement({
     }),
   }),
 });
+
+/** Runs whose provenance annotation was cut, logged once per stored version. */
+const warnedCut = new WeakSet<KubeObject>();
+
+function warnIfCut(ctx: Context, run: KubeObject): void {
+  if (warnedCut.has(run)) return;
+  const { omitted } = provenanceEntries(run);
+  if (!omitted) return;
+  warnedCut.add(run);
+  ctx.logger.warn(
+    { namespace: run.metadata.namespace, name: run.metadata.name, omitted, cap: maxRecordedResources },
+    'PipelineRun records more resources than a run may; only the first are read',
+  );
+}
 
 const pipelineName = (r: KubeObject) => str(r, 'spec', 'pipelineRef', 'name');
 
@@ -132,12 +158,21 @@ builder.node(PipelineRunRef, {
     }),
     resources: t.field({
       type: [ResourceUsageRef],
-      description: 'The resources it used, with the versions it used.',
-      resolve: (r) => runResources(r).map((u) => ({ ...u, namespace: r.metadata.namespace ?? '' })),
+      description: `The resources it used, with the versions it used: at most ${maxRecordedResources} (see \`recordedResourcesOmitted\`).`,
+      directives: assumedSize(listBounds.recordedResources),
+      resolve: (r, _args, ctx) => {
+        warnIfCut(ctx, r);
+        return runResources(r).map((u) => ({ ...u, namespace: r.metadata.namespace ?? '' }));
+      },
+    }),
+    recordedResourcesOmitted: t.int({
+      description: `Entries of its provenance annotation (\`${provenanceAnnotation}\`) past the first ${maxRecordedResources}, which are not read: 0 for every run \`runPipeline\` makes.`,
+      resolve: (r) => provenanceEntries(r).omitted,
     }),
     taskRuns: t.field({
       type: [TaskRunRef],
       description: 'Its TaskRuns: those labelled `tekton.dev/pipelineRun` with its name.',
+      directives: assumedSize(listBounds.tasks),
       resolve: (r, _args, ctx) => ctx.loaders.byIndex('TaskRun', 'byPipelineRun', objectId(r)),
     }),
   }),
@@ -182,6 +217,7 @@ builder.queryFields((t) => ({
     {
       type: PipelineRunRef,
       description: 'PipelineRuns, ordered by namespace then name.',
+      directives: connectionSize,
       args: {
         namespace: t.arg.string({ required: false, description: listArgsDescriptions.namespace }),
         labelSelector: t.arg.string({ required: false, description: listArgsDescriptions.labelSelector }),

@@ -1,6 +1,7 @@
 import type { KubeObject } from '../kube/kinds.js';
 import type { PipelineResourceObject } from '../resources/PipelineResourceObject.js';
 import { builder } from './builder.js';
+import { assumedSize, listBounds } from './cost.js';
 
 /**
  * Every object type, declared before its fields so that types can refer to
@@ -31,6 +32,7 @@ export const KubernetesObjectRef = builder.interfaceRef<KubeObject>('KubernetesO
     labels: t.field({
       type: [LabelRef],
       description: 'Kubernetes labels, in key order.',
+      directives: assumedSize(listBounds.labels),
       resolve: (o) => Object.entries(o.metadata.labels ?? {}).map(([key, value]) => ({ key, value })),
     }),
     resourceVersion: t.string({

@@ -5,10 +5,11 @@ import type { KubeList } from '../kube/KubeClient.js';
 import { apiVersion, type KubeObject, kinds, resourcePath } from '../kube/kinds.js';
 import { arr, str } from '../kube/read.js';
 import type { PipelineResourceObject } from '../resources/PipelineResourceObject.js';
-import { pipelineSlots } from '../resources/tekton.js';
+import { maxSlots, pipelineSlots } from '../resources/tekton.js';
 import { dns1123Subdomain } from '../resources/validation.js';
 import { builder } from './builder.js';
 import { listArgsDescriptions, listConnection } from './connections.js';
+import { assumedSize, connectionSize, listBounds } from './cost.js';
 import { KubernetesObjectRef, objectId, PipelineRef, PipelineResourceRef, ResourceBindingRef, splitId } from './refs.js';
 import { dryRunOptions, forUpdate, kubeWrite, readForWrite, writeQuery } from './writes.js';
 
@@ -18,12 +19,15 @@ interface BindingEntry {
   resourceName: string;
 }
 
+/** A binding's entries, at most `maxSlots` (its CRD's `maxItems`; an object stored before that limit is cut here). */
 export function bindingEntries(b: KubeObject): BindingEntry[] {
-  return arr(b, 'spec', 'resources').map((r) => ({
-    namespace: b.metadata.namespace ?? '',
-    slot: str(r, 'name') ?? '',
-    resourceName: str(r, 'resourceRef', 'name') ?? '',
-  }));
+  return arr(b, 'spec', 'resources')
+    .slice(0, maxSlots)
+    .map((r) => ({
+      namespace: b.metadata.namespace ?? '',
+      slot: str(r, 'name') ?? '',
+      resourceName: str(r, 'resourceRef', 'name') ?? '',
+    }));
 }
 
 export const bindingPipelineName = (b: KubeObject) => str(b, 'spec', 'pipelineRef', 'name') ?? '';
@@ -64,6 +68,7 @@ builder.node(ResourceBindingRef, {
     resources: t.field({
       type: [BindingEntryRef],
       description: 'The filled slots and their resources (`spec.resources`), in stored order.',
+      directives: assumedSize(listBounds.slots),
       resolve: bindingEntries,
     }),
   }),
@@ -74,6 +79,7 @@ builder.queryFields((t) => ({
     {
       type: ResourceBindingRef,
       description: 'ResourceBindings, ordered by namespace then name.',
+      directives: connectionSize,
       args: {
         namespace: t.arg.string({ required: false, description: listArgsDescriptions.namespace }),
         labelSelector: t.arg.string({ required: false, description: listArgsDescriptions.labelSelector }),

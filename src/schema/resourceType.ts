@@ -1,5 +1,6 @@
 import { type ResourceParamSpec, type ResourceTypeSpec, resourceTypes } from '../resources/catalog.js';
 import { builder } from './builder.js';
+import { assumedSize, listBounds } from './cost.js';
 
 const ResourceParamSpecRef = builder.objectRef<ResourceParamSpec>('ResourceParamSpec').implement({
   description: 'A param a resource type takes, for drawing and checking forms.',
@@ -18,6 +19,7 @@ const ResourceParamSpecRef = builder.objectRef<ResourceParamSpec>('ResourceParam
     allowedValues: t.stringList({
       nullable: true,
       description: 'The only values it accepts (a choice, e.g. `true`/`false`); null when any value is accepted.',
+      directives: assumedSize(listBounds.small),
       resolve: (p) => (p.values ? [...p.values] : null),
     }),
   }),
@@ -34,6 +36,7 @@ const ResourceTypeRef = builder.objectRef<ResourceTypeSpec>('ResourceType').impl
     params: t.field({
       type: [ResourceParamSpecRef],
       description: 'Every param the type takes, secret ones included, in catalog order.',
+      directives: assumedSize(Math.max(...resourceTypes.map((rt) => rt.params.length))),
       resolve: (rt) => [...rt.params],
     }),
   }),
@@ -43,6 +46,7 @@ builder.queryField('resourceTypes', (t) =>
   t.field({
     type: [ResourceTypeRef],
     description: 'The catalog of resource types.',
+    directives: assumedSize(resourceTypes.length),
     resolve: () => [...resourceTypes],
   }),
 );

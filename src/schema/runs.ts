@@ -31,9 +31,10 @@ import {
   staleUsages,
   withArticle,
 } from '../resources/resolve.js';
-import { pipelineSlots, runStatus } from '../resources/tekton.js';
+import { maxRecordedResources, readPipelineSlots, runStatus } from '../resources/tekton.js';
 import { dns1123Subdomain, type FieldError, validatePipelineResourceInput } from '../resources/validation.js';
 import { builder } from './builder.js';
+import { assumedSize, kubeWrites, limitSize, listBounds } from './cost.js';
 import { FieldErrorRef } from './errors.js';
 import { pageSize } from './pagination.js';
 import { ParamInput, SecretRefInput } from './pipelineResourceMutations.js';
@@ -205,7 +206,16 @@ async function planRun(ctx: Context, input: RunPipelineArgs): Promise<PipelineRu
   const { namespace } = input;
   const pipeline = await readForWrite(ctx, 'Pipeline', namespace, input.pipeline);
   if (!pipeline) throw new NotFoundError('Pipeline', namespace, input.pipeline);
-  const slots = pipelineSlots(pipeline);
+  const { items: slots, omitted } = readPipelineSlots(pipeline);
+  if (omitted) {
+    // The run would record more resources than a run may (docs/security.md); refused before anything is read or written.
+    throw new ValidationError([
+      {
+        path: 'input.pipeline',
+        message: `pipeline ${input.pipeline} declares ${slots.length + omitted} slots; a run records at most ${maxRecordedResources} resources`,
+      },
+    ]);
+  }
   const binding = slots.length ? await bindingOf(ctx, namespace, input.pipeline) : undefined;
   const bound = new Map((binding ? bindingEntries(binding) : []).map((e) => [e.slot, e.resourceName]));
   const { sources, errors } = slotSources(slots, bound, input.overrides ?? []);
@@ -280,6 +290,7 @@ async function planRun(ctx: Context, input: RunPipelineArgs): Promise<PipelineRu
 
 builder.mutationFields((t) => ({
   runPipeline: t.field({
+    directives: kubeWrites,
     type: RunPipelineSuccess,
     description:
       'Starts a pipeline as the caller: resolves its ResourceBinding plus `overrides` into an ordinary Tekton v1 PipelineRun ' +
@@ -339,12 +350,14 @@ const RunParamRef = builder.objectRef<RunParam>('PipelineRunParam').implement({
     values: t.stringList({
       nullable: true,
       description: 'The values of an array param; null otherwise.',
+      directives: assumedSize(listBounds.tektonParams),
       resolve: (p) => (Array.isArray(p.value) ? p.value.map(String) : null),
     }),
     properties: t.field({
       type: [KeyValueRef],
       nullable: true,
       description: 'The keys of an object param (a slot’s resolved resource params), in key order; null otherwise.',
+      directives: assumedSize(listBounds.resourceParams),
       resolve: (p) =>
         p.value !== null && typeof p.value === 'object' && !Array.isArray(p.value)
           ? Object.entries(p.value as Record<string, unknown>)
@@ -380,6 +393,7 @@ const RunWorkspaceRef = builder.objectRef<unknown>('PipelineRunWorkspace').imple
     items: t.field({
       type: [KeyToPathRef],
       description: 'The keys of the Secret or ConfigMap it mounts, as files; empty when it mounts every key.',
+      directives: assumedSize(listBounds.small),
       resolve: (w) =>
         [...arr(w, 'secret', 'items'), ...arr(w, 'configMap', 'items')].map((i) => ({
           key: str(i, 'key') ?? '',
@@ -408,17 +422,20 @@ builder.objectFields(PipelineRunRef, (t) => ({
   params: t.field({
     type: [RunParamRef],
     description: 'The params it passes to the pipeline (`spec.params`), in stored order.',
+    directives: assumedSize(listBounds.tektonParams),
     resolve: (r) =>
       arr(r, 'spec', 'params').map((p) => ({ name: str(p, 'name') ?? '', value: (p as { value?: unknown })?.value })),
   }),
   workspaces: t.field({
     type: [RunWorkspaceRef],
     description: 'The workspaces it binds (`spec.workspaces`), in stored order.',
+    directives: assumedSize(listBounds.tasks),
     resolve: (r) => arr(r, 'spec', 'workspaces'),
   }),
   inlineResources: t.field({
     type: [InlineUsageRef],
     description: 'The inline resource specs it used (recorded in `resources.tekton.dev/resources` with `inline: true`).',
+    directives: assumedSize(listBounds.recordedResources),
     resolve: runInlineResources,
   }),
 }));
@@ -431,6 +448,7 @@ builder.objectField(PipelineResourceRef, 'staleRuns', (t) =>
     description:
       'Runs that used an older version of this resource (their recorded resourceVersion is not the current one) and are ' +
       'unfinished (PENDING or RUNNING) or were created within the last `withinHours`; newest first.',
+    directives: limitSize,
     args: {
       limit: t.arg.int({ required: false, defaultValue: 20, description: `At most ${pageSize.max}.` }),
       withinHours: t.arg.int({
@@ -502,11 +520,22 @@ const MigrateSuccess = builder.objectRef<MigrationOutcome>('MigrateLegacyPipelin
       description: 'Every object, as one YAML stream in creation order: PipelineResources, Pipelines, ResourceBindings.',
       resolve: (m) => m.objects.map((o) => stringify(o.object)).join('---\n'),
     }),
-    objects: t.field({ type: [MigratedObjectRef], description: 'Every object, in creation order.', resolve: (m) => m.objects }),
-    changes: t.field({ type: [MigrationNoteRef], description: 'What was rewritten, and how.', resolve: (m) => m.changes }),
+    objects: t.field({
+      type: [MigratedObjectRef],
+      description: 'Every object, in creation order.',
+      directives: assumedSize(listBounds.report),
+      resolve: (m) => m.objects,
+    }),
+    changes: t.field({
+      type: [MigrationNoteRef],
+      description: 'What was rewritten, and how.',
+      directives: assumedSize(listBounds.report),
+      resolve: (m) => m.changes,
+    }),
     notCarried: t.field({
       type: [MigrationNoteRef],
       description: 'What could not be carried over, or behaves differently now: act on these by hand.',
+      directives: assumedSize(listBounds.report),
       resolve: (m) => m.notCarried,
     }),
     applied: t.exposeBoolean('applied', { description: 'Whether the objects were created (all of them).' }),
@@ -552,11 +581,13 @@ const ImportedDocumentRef = builder.objectRef<ImportedDocument>('ImportedDocumen
       type: [FieldErrorRef],
       description:
         'Why it is INVALID, every problem with its path (e.g. `documents[2].spec.params[0].name`); empty when it is not.',
+      directives: assumedSize(listBounds.perDocument),
       resolve: (d) => d.errors,
     }),
     notes: t.field({
       type: [MigrationNoteRef],
       description: 'Legacy spellings rewritten (e.g. `URL` to `url`), and legacy behaviour not kept.',
+      directives: assumedSize(listBounds.perDocument),
       resolve: (d) => d.notes,
     }),
     resource: t.field({
@@ -575,12 +606,18 @@ const ImportSuccess = builder
     fields: (t) => ({
       applied: t.exposeBoolean('applied', { description: 'Whether every document was created; false means none was.' }),
       dryRun: t.exposeBoolean('dryRun', { description: 'Whether this was a dry run.' }),
-      documents: t.field({ type: [ImportedDocumentRef], description: 'Per document, in order.', resolve: (r) => r.documents }),
+      documents: t.field({
+        type: [ImportedDocumentRef],
+        description: 'Per document, in order.',
+        directives: assumedSize(listBounds.report),
+        resolve: (r) => r.documents,
+      }),
     }),
   });
 
 builder.mutationFields((t) => ({
   migrateLegacyPipeline: t.field({
+    directives: kubeWrites,
     type: MigrateSuccess,
     description:
       'Migrates Tekton v1alpha1/v1beta1 manifests that use PipelineResources (a Pipeline, PipelineRuns, PipelineResources) ' +
@@ -648,6 +685,7 @@ builder.mutationFields((t) => ({
   }),
 
   importPipelineResources: t.field({
+    directives: kubeWrites,
     type: ImportSuccess,
     description:
       'Creates many legacy PipelineResources from YAML documents, all or none, as the caller. Every document is checked ' +

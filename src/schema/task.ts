@@ -3,6 +3,7 @@ import { kinds } from '../kube/kinds.js';
 import { arr, str } from '../kube/read.js';
 import { builder } from './builder.js';
 import { listArgsDescriptions, listConnection } from './connections.js';
+import { assumedSize, connectionSize, listBounds } from './cost.js';
 import { KubernetesObjectRef, objectId, splitId, TaskRef } from './refs.js';
 
 const TaskParamRef = builder.objectRef<unknown>('TaskParam').implement({
@@ -35,10 +36,12 @@ builder.node(TaskRef, {
     params: t.field({
       type: [TaskParamRef],
       description: 'The params it takes (`spec.params`), in written order.',
+      directives: assumedSize(listBounds.tektonParams),
       resolve: (task) => arr(task, 'spec', 'params'),
     }),
     steps: t.stringList({
       description: 'The names of its steps, in order.',
+      directives: assumedSize(listBounds.tasks),
       resolve: (task) => arr(task, 'spec', 'steps').map((s, i) => str(s, 'name') ?? `step-${i}`),
     }),
   }),
@@ -49,6 +52,7 @@ builder.queryFields((t) => ({
     {
       type: TaskRef,
       description: 'Tekton Tasks of a namespace, ordered by name.',
+      directives: connectionSize,
       args: {
         namespace: t.arg.string({ required: true }),
         labelSelector: t.arg.string({ required: false, description: listArgsDescriptions.labelSelector }),

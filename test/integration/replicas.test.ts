@@ -29,7 +29,7 @@ it('two replicas hold one watch per kind each and give the same answers', async 
   gateways.push(await startGateway(), await startGateway());
   const kinds = gateways[0]?.cache.stats.length ?? 0;
   await eventually(async () => ((await watchCount(kubeconfigPath(), { groups })) === before + 2 * kinds ? true : undefined));
-  const query = `{ pipelineResources(namespace: "${ns}") { edges { node { name resourceVersion bindings { name } pipelines { name slots { name resource { name } } } } } } }`;
+  const query = `{ pipelineResources(namespace: "${ns}", first: 10) { edges { node { name resourceVersion bindings { name } pipelines { name slots { name resource { name } } } } } } }`;
   const [a, b] = (await Promise.all(gateways.map((g) => g.gql(query)))) as [{ data?: any; errors?: unknown }, unknown];
   expect(a.errors).toBeUndefined();
   expect(a.data.pipelineResources.edges).toHaveLength(1);

@@ -50,6 +50,8 @@ it('takes every abuse limit from flags or the environment, with safe defaults', 
     maxAliases: 30,
     maxTokens: 3000,
     maxCost: 20000,
+    maxResolvedObjects: 100000,
+    maxResponseBytes: 16777216,
     maxBodyBytes: 262144,
     rateBurst: 200,
     ratePerSecond: 50,
@@ -59,6 +61,10 @@ it('takes every abuse limit from flags or the environment, with safe defaults', 
     wsMaxSubscriptions: 100,
   });
   expect(parseConfig(['--max-depth', '5'], { MAX_COST: '100' }).limits).toMatchObject({ maxDepth: 5, maxCost: 100 });
+  expect(parseConfig(['--max-resolved-objects', '50'], { MAX_RESPONSE_BYTES: '4096' }).limits).toMatchObject({
+    maxResolvedObjects: 50,
+    maxResponseBytes: 4096,
+  });
   expect(() => parseConfig(['--max-depth', '0'], {})).toThrow(/--max-depth \/ MAX_DEPTH "0"/);
 });
 

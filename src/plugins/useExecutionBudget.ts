@@ -1,0 +1,191 @@
+import {
+  defaultFieldResolver,
+  type ExecutionResult,
+  GraphQLError,
+  type GraphQLFieldResolver,
+  type GraphQLSchema,
+  getNamedType,
+  isCompositeType,
+  isObjectType,
+} from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import type { Context } from '../context.js';
+
+/**
+ * What one operation (one subscription event) may actually do, whatever its
+ * cost was estimated at: the estimate trusts declared list sizes, and this is
+ * what holds when a list is longer than declared.
+ */
+export interface ExecutionBudget {
+  /** Objects resolved: each object, interface or union value, each item of such a list. */
+  maxObjects: number;
+  /** Response size, counted while values resolve (names, strings, numbers, punctuation), before it is serialized. */
+  maxResponseBytes: number;
+}
+
+/**
+ * 100,000 objects: five times the most the cost limit (20,000) admits by
+ * estimate. 16 MiB: thirty times the largest page an ordinary query asks
+ * for (500 resources with their params), a fraction of the heap.
+ */
+export const defaultExecutionBudget: ExecutionBudget = { maxObjects: 100_000, maxResponseBytes: 16 * 1024 * 1024 };
+
+type BudgetCode = 'EXECUTION_BUDGET_EXCEEDED' | 'RESPONSE_TOO_LARGE';
+
+/** One operation's (or subscription event's) use of its budget. */
+class ExecutionMeter {
+  objects = 0;
+  bytes = 0;
+  exceeded: BudgetCode | undefined;
+
+  constructor(private readonly budget: ExecutionBudget) {}
+
+  /** A field is about to resolve: once the budget is spent, nothing more does. */
+  enter(): void {
+    if (this.exceeded) throw stop(this.exceeded);
+  }
+
+  charge(value: unknown, shape: FieldShape, responseKey: string): void {
+    // `"key":` and a separator
+    this.bytes += responseKey.length + 4;
+    if (shape.composite) {
+      const n = Array.isArray(value) ? value.length : value == null ? 0 : 1;
+      this.objects += n;
+      this.bytes += value == null ? 4 : 2 + n * 3; // braces, brackets and commas
+    } else {
+      this.bytes += leafBytes(value);
+    }
+    if (this.objects > this.budget.maxObjects) this.exceeded = 'EXECUTION_BUDGET_EXCEEDED';
+    else if (this.bytes > this.budget.maxResponseBytes) this.exceeded = 'RESPONSE_TOO_LARGE';
+    if (this.exceeded) throw stop(this.exceeded);
+  }
+
+  reset(): void {
+    this.objects = 0;
+    this.bytes = 0;
+    this.exceeded = undefined;
+  }
+
+  /** The error the caller gets, in place of any data. */
+  refusal(): GraphQLError {
+    const message =
+      this.exceeded === 'EXECUTION_BUDGET_EXCEEDED'
+        ? `The operation resolved more than ${this.budget.maxObjects} objects and was stopped. Ask for smaller pages or fewer nested lists.`
+        : `The response passed ${this.budget.maxResponseBytes} bytes and was stopped. Ask for smaller pages or fewer fields.`;
+    return new GraphQLError(message, {
+      extensions: {
+        code: this.exceeded,
+        ...(this.exceeded === 'EXECUTION_BUDGET_EXCEEDED'
+          ? { maxObjects: this.budget.maxObjects }
+          : { maxResponseBytes: this.budget.maxResponseBytes }),
+      },
+    });
+  }
+}
+
+function leafBytes(value: unknown): number {
+  if (value == null) return 4;
+  if (typeof value === 'string') return value.length + 2;
+  if (Array.isArray(value)) return value.reduce((n: number, v) => n + leafBytes(v) + 1, 2);
+  if (typeof value === 'object') return JSON.stringify(value).length; // a JSON scalar; none in this schema today
+  return String(value).length;
+}
+
+/**
+ * Thrown from a resolver once the budget is spent. `CRITICAL_ERROR` makes
+ * @graphql-tools/executor (yoga's) propagate it to the top instead of nulling
+ * one field, so the rest of the operation is not executed; the result is then
+ * replaced by `refusal()`, without that flag.
+ */
+function stop(code: BudgetCode): GraphQLError {
+  return new GraphQLError('Execution budget spent', { extensions: { code, CRITICAL_ERROR: true } });
+}
+
+interface FieldShape {
+  composite: boolean;
+}
+
+/** The meters of running operations, by their context object. */
+const meters = new WeakMap<object, ExecutionMeter>();
+const metered = new WeakSet<GraphQLSchema>();
+
+/**
+ * Wraps every field's resolver once per schema: it reads the operation's meter
+ * from its context, so one schema serves gateways with different budgets, and
+ * an operation without a meter (none registered) runs as before.
+ */
+function meterSchema(schema: GraphQLSchema): void {
+  if (metered.has(schema)) return;
+  metered.add(schema);
+  for (const type of Object.values(schema.getTypeMap())) {
+    if (!isObjectType(type) || type.name.startsWith('__')) continue;
+    for (const field of Object.values(type.getFields())) {
+      const resolve: GraphQLFieldResolver<unknown, unknown> = field.resolve ?? defaultFieldResolver;
+      const shape: FieldShape = { composite: isCompositeType(getNamedType(field.type)) };
+      field.resolve = (source, args, context, info) => {
+        const meter = context && meters.get(context as object);
+        if (!meter) return resolve(source, args, context, info);
+        meter.enter();
+        const key = String(info.path.key);
+        const value = resolve(source, args, context, info);
+        if (value instanceof Promise) {
+          return value.then((v: unknown) => {
+            meter.charge(v, shape, key);
+            return v;
+          });
+        }
+        meter.charge(value, shape, key);
+        return value;
+      };
+    }
+  }
+}
+
+/**
+ * The execution budget (docs/security.md): counts objects and response bytes
+ * as fields resolve, and stops the operation with EXECUTION_BUDGET_EXCEEDED or
+ * RESPONSE_TOO_LARGE as soon as either passes its limit, so no response past
+ * the limit is ever built. For subscriptions, each event has the whole budget.
+ */
+export function useExecutionBudget(budget: Partial<ExecutionBudget> = {}): Plugin<Context> {
+  const limits = { ...defaultExecutionBudget, ...budget };
+  const stopped = (meter: ExecutionMeter, ctx: Context, result: ExecutionResult): ExecutionResult => {
+    if (!meter.exceeded) return result;
+    ctx.logger?.warn({ code: meter.exceeded, objects: meter.objects, bytes: meter.bytes }, 'operation stopped: execution budget');
+    return { errors: [meter.refusal()] };
+  };
+  return {
+    onSchemaChange({ schema }) {
+      meterSchema(schema);
+    },
+    onExecute({ args }) {
+      meterSchema(args.schema);
+      const meter = new ExecutionMeter(limits);
+      meters.set(args.contextValue, meter);
+      return {
+        onExecuteDone({ result, setResult }) {
+          meters.delete(args.contextValue);
+          if (!(Symbol.asyncIterator in result)) setResult(stopped(meter, args.contextValue, result));
+        },
+      };
+    },
+    onSubscribe({ args }) {
+      meterSchema(args.schema);
+      const meter = new ExecutionMeter(limits);
+      meters.set(args.contextValue, meter);
+      return {
+        onSubscribeResult() {
+          return {
+            onNext({ result, setResult }) {
+              setResult(stopped(meter, args.contextValue, result));
+              meter.reset();
+            },
+            onEnd() {
+              meters.delete(args.contextValue);
+            },
+          };
+        },
+      };
+    },
+  };
+}

@@ -1,0 +1,89 @@
+import { buildSchema } from 'graphql';
+import { createYoga } from 'graphql-yoga';
+import { describe, expect, it } from 'vitest';
+import { type ExecutionBudget, useExecutionBudget } from '../../src/plugins/useExecutionBudget.js';
+import { resourceTypes } from '../../src/resources/catalog.js';
+import { schema } from '../../src/schema/index.js';
+
+/** `resourceTypes` resolves from the catalog alone: a schema-only server runs it. */
+const query = '{ resourceTypes { name params { name } } }';
+const objects = resourceTypes.length + resourceTypes.reduce((n, t) => n + t.params.length, 0);
+
+const run = async (budget: Partial<ExecutionBudget>) => {
+  const yoga = createYoga<any>({ schema, plugins: [useExecutionBudget(budget)], logging: false });
+  const res = await yoga.fetch('http://yoga/graphql', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query }),
+  });
+  return { text: await res.clone().text(), body: (await res.json()) as { data?: unknown; errors?: unknown[] } };
+};
+
+describe('useExecutionBudget', () => {
+  it('lets an operation that stays within both limits answer in full', async () => {
+    const { body, text } = await run({ maxObjects: objects, maxResponseBytes: 1_000_000 });
+    expect(body.errors).toBeUndefined();
+    expect((body.data as { resourceTypes: unknown[] }).resourceTypes).toHaveLength(resourceTypes.length);
+    expect(text.length).toBeLessThan(1_000_000);
+  });
+
+  it('stops an operation past its objects with EXECUTION_BUDGET_EXCEEDED and no data', async () => {
+    const { body } = await run({ maxObjects: objects - 1 });
+    expect(body).toEqual({
+      errors: [
+        {
+          message: `The operation resolved more than ${objects - 1} objects and was stopped. Ask for smaller pages or fewer nested lists.`,
+          extensions: { code: 'EXECUTION_BUDGET_EXCEEDED', maxObjects: objects - 1 },
+        },
+      ],
+    });
+  });
+
+  it('stops an operation whose response passes its bytes with RESPONSE_TOO_LARGE', async () => {
+    const { body } = await run({ maxResponseBytes: 200 });
+    expect(body).toEqual({
+      errors: [
+        {
+          message: 'The response passed 200 bytes and was stopped. Ask for smaller pages or fewer fields.',
+          extensions: { code: 'RESPONSE_TOO_LARGE', maxResponseBytes: 200 },
+        },
+      ],
+    });
+  });
+});
+
+describe('useExecutionBudget for subscriptions', () => {
+  it('gives each event the whole budget: one event past it is stopped, the next answers', async () => {
+    const events = buildSchema('type Item { name: String } type Query { ok: Boolean } type Subscription { items: [Item] }');
+    const sizes = [3, 10, 3];
+    const field = events.getSubscriptionType()?.getFields().items;
+    if (!field) throw new Error('no Subscription.items');
+    field.subscribe = async function* () {
+      for (const n of sizes) yield Array.from({ length: n }, (_, i) => ({ name: `item-${i}` }));
+    };
+    field.resolve = (payload) => payload;
+    const yoga = createYoga({ schema: events, plugins: [useExecutionBudget({ maxObjects: 5 })], logging: false });
+    const res = await yoga.fetch('http://yoga/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+      body: JSON.stringify({ query: 'subscription { items { name } }' }),
+    });
+    const data = (await res.text())
+      .split('\n')
+      .filter((l) => l.startsWith('data: ') && l !== 'data: ')
+      .map((l) => JSON.parse(l.slice('data: '.length)));
+    const three = { items: [{ name: 'item-0' }, { name: 'item-1' }, { name: 'item-2' }] };
+    expect(data).toEqual([
+      { data: three },
+      {
+        errors: [
+          {
+            message: 'The operation resolved more than 5 objects and was stopped. Ask for smaller pages or fewer nested lists.',
+            extensions: { code: 'EXECUTION_BUDGET_EXCEEDED', maxObjects: 5 },
+          },
+        ],
+      },
+      { data: three },
+    ]);
+  });
+});

@@ -88,14 +88,19 @@ export class KubeClient {
   }
 
   /**
-   * The same API, as the gateway impersonating a user: `Impersonate-User`,
-   * one `Impersonate-Group` header per group, and `Impersonate-Uid`. The
-   * gateway's identity then needs the `impersonate` verb (deploy/ says how).
+   * The same API, as the gateway impersonating a user, whole: `Impersonate-User`,
+   * one `Impersonate-Group` header per group, `Impersonate-Uid`, and one
+   * `Impersonate-Extra-<key>` header per value of each extra (a scoped token's
+   * limits go with it). The gateway's identity then needs the `impersonate`
+   * verb on users, groups, uids and userextras (deploy/ says how).
    */
-  impersonating(user: { username: string; uid?: string; groups: string[] }): KubeClient {
+  impersonating(user: { username: string; uid?: string; groups: string[]; extra?: Record<string, string[]> }): KubeClient {
     const headers: [string, string][] = [['Impersonate-User', user.username]];
     for (const g of user.groups) headers.push(['Impersonate-Group', g]);
     if (user.uid) headers.push(['Impersonate-Uid', user.uid]);
+    for (const [key, values] of Object.entries(user.extra ?? {})) {
+      for (const v of values) headers.push([`Impersonate-Extra-${extraHeaderKey(key)}`, v]);
+    }
     return new KubeClient(
       { kubeConfig: this.kubeConfig, logger: this.logger, requestTimeoutMs: this.requestTimeoutMs, onResponse: this.onResponse },
       { kind: 'impersonate', base: this, headers },
@@ -203,6 +208,23 @@ export class KubeClient {
       lines.close();
     }
   }
+}
+
+/**
+ * An extra's key as a header name, percent-encoded as Kubernetes expects
+ * (client-go's `headerKeyEscape`): every byte that is not an HTTP token
+ * character, and `%` itself, becomes `%XX`; the apiserver decodes it.
+ */
+export function extraHeaderKey(key: string): string {
+  let out = '';
+  for (const byte of Buffer.from(key, 'utf8')) {
+    const c = String.fromCharCode(byte);
+    out +=
+      byte < 0x80 && c !== '%' && /[!#$&'*+\-.^_`|~0-9A-Za-z]/.test(c)
+        ? c
+        : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return out;
 }
 
 function callerDispatcher(kc: KubeConfig): Dispatcher {

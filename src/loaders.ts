@@ -2,6 +2,7 @@ import DataLoader from 'dataloader';
 import type { AccessReviewBudget } from './auth/AccessReviewBudget.js';
 import type { Authorizer } from './auth/Authorizer.js';
 import type { Caller } from './auth/Caller.js';
+import { forbidden } from './auth/guards.js';
 import { isObjectName, requireNamespaceName, requireObjectName } from './auth/names.js';
 import { indexes } from './kube/indexes.js';
 import { KubeApiError } from './kube/KubeApiError.js';
@@ -82,6 +83,19 @@ export class ObjectLoaders {
       });
     }
     return (await this.list(kind, namespace)).find((o) => o.metadata.name === name) ?? null;
+  }
+
+  /**
+   * The object a caller named by its arguments: both names are checked first,
+   * then FORBIDDEN unless they may `get` the kind there; null when none exists.
+   */
+  async getNamed(kind: KindName, namespace: string, name: string): Promise<KubeObject | null> {
+    requireNamespaceName(namespace);
+    requireObjectName(name);
+    if (!(await this.authorizer.allowed(this.caller, 'get', kinds[kind], namespace, this.accessReviews))) {
+      throw forbidden('get', kinds[kind], namespace);
+    }
+    return this.get(kind, namespace, name);
   }
 
   /** The objects of these names in a namespace that exist and the caller may read, in the order given, without repeats. */

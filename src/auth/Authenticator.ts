@@ -77,19 +77,18 @@ export class Authenticator {
    */
   async authenticate(token: string, client: string): Promise<Caller | null> {
     const key = tokenKey(token);
-    if (!this.cache.has(key)) {
-      const finish = this.failures.begin(client);
-      if (!finish) throw new TooManyFailedTokens(this.failures.retryAfterSeconds(client));
-      try {
-        const answer = await this.cache.get(key, async () => ({ caller: await this.tokenReview(token) }));
-        finish(answer.caller === null);
-        return answer.caller;
-      } catch (err) {
-        finish(false); // the apiserver failed, not the token
-        throw err;
-      }
+    const load = async () => ({ caller: await this.tokenReview(token) });
+    if (this.cache.has(key)) return (await this.cache.get(key, load)).caller;
+    const finish = this.failures.begin(client);
+    if (!finish) throw new TooManyFailedTokens(this.failures.retryAfterSeconds(client));
+    try {
+      const { caller } = await this.cache.get(key, load);
+      finish(caller === null);
+      return caller;
+    } catch (err) {
+      finish(false); // the apiserver failed, not the token
+      throw err;
     }
-    return (await this.cache.get(key, async () => ({ caller: await this.tokenReview(token) }))).caller;
   }
 
   /**

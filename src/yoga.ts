@@ -76,7 +76,7 @@ export function unauthenticated(): GraphQLError {
   });
 }
 
-export function tooManyFailedTokens(retryAfterSeconds: number): GraphQLError {
+function tooManyFailedTokens(retryAfterSeconds: number): GraphQLError {
   return new GraphQLError('Too many invalid tokens from this client; try again later.', {
     extensions: {
       code: 'RATE_LIMITED',

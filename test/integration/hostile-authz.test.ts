@@ -48,7 +48,11 @@ async function post(url: string, token: string, query: string) {
     headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
     body: JSON.stringify({ query }),
   });
-  return { status: res.status, body: (await res.json()) as { errors?: { extensions?: Record<string, unknown> }[] } };
+  return {
+    status: res.status,
+    retryAfter: res.headers.get('retry-after'),
+    body: (await res.json()) as { errors?: { extensions?: Record<string, unknown> }[] },
+  };
 }
 
 /** A ServiceAccount in `ns` that may read and watch PipelineResources there (and create them). */
@@ -191,10 +195,12 @@ describe.skipIf(!haveUsers)('hostile tenants: random tokens', () => {
     const { result, bystander } = await whileAttacking(gw, () =>
       reviewsDuring(
         async () => {
-          const statuses: { status: number; code: unknown }[] = [];
+          const statuses: { status: number; code: unknown; retryAfter: string | null }[] = [];
           for (let i = 0; i < tokens.length; i += 50) {
             const batch = await Promise.all(tokens.slice(i, i + 50).map((t) => post(gw.url, t, '{ resourceTypes { name } }')));
-            statuses.push(...batch.map((r) => ({ status: r.status, code: r.body.errors?.[0]?.extensions?.code })));
+            statuses.push(
+              ...batch.map((r) => ({ status: r.status, code: r.body.errors?.[0]?.extensions?.code, retryAfter: r.retryAfter })),
+            );
           }
           return statuses;
         },
@@ -204,6 +210,9 @@ describe.skipIf(!haveUsers)('hostile tenants: random tokens', () => {
     const tally: Record<string, number> = {};
     for (const s of result.result) tally[`${s.status} ${s.code}`] = (tally[`${s.status} ${s.code}`] ?? 0) + 1;
     expect(tally).toEqual({ '401 UNAUTHENTICATED': 20, '429 RATE_LIMITED': 1_980 });
+    // Retry-After: the seconds left of the client's 60 s window, which began with the first failure.
+    const waits = result.result.filter((s) => s.status === 429).map((s) => Number(s.retryAfter));
+    expect(waits.every((w) => Number.isInteger(w) && w >= 1 && w <= 60)).toBe(true);
     // bob's token was known; his queries' reviews were answered before the attack (no new question).
     expect(result.counts.tokenReview).toBe(20);
     expectBystanderUnharmed(bystander);

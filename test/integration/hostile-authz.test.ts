@@ -356,4 +356,22 @@ describe.skipIf(!haveUsers)('sessions end with their credentials', () => {
     // And over HTTP the token is refused at once: the session's review replaced the cached answer.
     expect((await post(gw.url, token, '{ resourceTypes { name } }')).status).toBe(401);
   });
+
+  it('releases an SSE session at once when its reader goes away, without waiting for an event', async () => {
+    await serviceAccount(ns.name, 'reader');
+    const token = await requestToken(ns.name, 'reader');
+    const reflector = gw.cache.reflector('PipelineResource');
+    const before = reflector.listenerCount;
+    const abort = new AbortController();
+    const sse = await fetch(gw.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ query: `subscription { pipelineResourceEvents(namespace: "${ns.name}") { type } }` }),
+      signal: abort.signal,
+    });
+    expect(sse.status).toBe(200);
+    await eventually(() => (reflector.listenerCount === before + 1 ? true : undefined));
+    abort.abort();
+    await eventually(() => (reflector.listenerCount === before ? true : undefined));
+  });
 });

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { KubeClient } from '../kube/KubeClient.js';
 import { type AuthFailureLimit, AuthFailureLimiter } from './AuthFailureLimiter.js';
 import type { Caller } from './Caller.js';
+import { jwtExpiry } from './sessions.js';
 import { TtlCache } from './TtlCache.js';
 
 export interface AuthenticatorOptions {
@@ -54,6 +55,7 @@ export class Authenticator {
   private readonly logger: Logger;
   private readonly cache: TtlCache<Answer>;
   private readonly failures: AuthFailureLimiter;
+  private readonly ttlMs: number;
   /** Fresh reviews in flight, so the sessions of one token share one. */
   private readonly fresh = new Map<string, Promise<Caller | null>>();
 
@@ -61,6 +63,7 @@ export class Authenticator {
     this.client = options.client;
     this.logger = options.logger;
     const limits = { ...defaultTokenCacheLimits, ...options.cache };
+    this.ttlMs = limits.ttlMs;
     this.cache = new TtlCache<Answer>({
       ttlMs: limits.ttlMs,
       maxEntries: limits.maxEntries,
@@ -82,9 +85,13 @@ export class Authenticator {
     const finish = this.failures.begin(client);
     if (!finish) throw new TooManyFailedTokens(this.failures.retryAfterSeconds(client));
     try {
-      const { caller } = await this.cache.get(key, load);
-      finish(caller === null);
-      return caller;
+      const answer = await this.cache.get(key, load);
+      finish(answer.caller === null);
+      // An acceptance is kept no longer than the JWT's exp: set again once answered, as a shorter life on the
+      // pending load could purge it mid-flight.
+      const ttl = answer.caller ? this.ttlFor(token) : undefined;
+      if (ttl !== undefined) this.cache.set(key, answer, ttl);
+      return answer.caller;
     } catch (err) {
       finish(false); // the apiserver failed, not the token
       throw err;
@@ -101,13 +108,19 @@ export class Authenticator {
     if (!pending) {
       pending = this.tokenReview(token)
         .then((caller) => {
-          this.cache.set(key, { caller });
+          this.cache.set(key, { caller }, caller ? this.ttlFor(token) : undefined);
           return caller;
         })
         .finally(() => this.fresh.delete(key));
       this.fresh.set(key, pending);
     }
     return pending;
+  }
+
+  /** A JWT is not taken as valid past its `exp` from the cache (read unverified: it can only shorten the time). */
+  private ttlFor(token: string): number | undefined {
+    const expiry = jwtExpiry(token);
+    return expiry === undefined || expiry - Date.now() >= this.ttlMs ? undefined : Math.max(1, expiry - Date.now());
   }
 
   private async tokenReview(token: string): Promise<Caller | null> {

@@ -40,9 +40,9 @@ export class TtlCache<V extends object | boolean> {
     return this.lru.has(key);
   }
 
-  /** Stores a fresh answer, e.g. after a review that bypassed the cache. */
-  set(key: string, value: V): void {
-    this.lru.set(key, value);
+  /** Stores an answer (a fresh one, or a known one again with a shorter `ttlMs`). */
+  set(key: string, value: V, ttlMs?: number): void {
+    this.lru.set(key, value, ttlMs !== undefined ? { ttl: ttlMs } : {});
   }
 
   get size(): number {

@@ -77,3 +77,21 @@ it('keeps the token cache under its bytes bound: a long token evicts others, whi
   await authenticator.authenticate('good-1', 'c');
   expect(fake.reviews()).toBe(5);
 });
+
+it("keeps a JWT's answer no longer than its exp, however long the cache's TTL", async () => {
+  const exp = Math.ceil(Date.now() / 1000) + 1;
+  const fake = await tokenReviewServer(() => Date.now() < exp * 1000);
+  server = fake.server;
+  const authenticator = new Authenticator({ client: kubeClientFor(fake.url), logger, cache: { ttlMs: 600_000 } });
+  const token = jwt(exp);
+  expect((await authenticator.authenticate(token, 'c'))?.username).toBe('u');
+  expect(await authenticator.authenticate(token, 'c')).not.toBeNull();
+  expect(fake.reviews()).toBe(1);
+  // After exp the answer is gone: the next request is reviewed again, and refused.
+  const refused = await eventually(
+    async () => ((await authenticator.authenticate(token, 'c')) === null ? true : undefined),
+    5_000,
+  );
+  expect(refused).toBe(true);
+  expect(fake.reviews()).toBe(2);
+});

@@ -3,10 +3,12 @@ import { type ExecutionArgs, GraphQLError } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
-import { Authenticator } from './auth/Authenticator.js';
-import { Authorizer } from './auth/Authorizer.js';
+import { Authenticator, type TokenCacheLimits } from './auth/Authenticator.js';
+import type { AuthFailureLimit } from './auth/AuthFailureLimiter.js';
+import { Authorizer, type ReviewCacheLimits } from './auth/Authorizer.js';
 import type { Caller } from './auth/Caller.js';
-import type { SubscriptionLimits } from './context.js';
+import { reviewSession } from './auth/sessions.js';
+import { defaultSubscriptionLimits, type SubscriptionLimits } from './context.js';
 import type { KubeClient } from './kube/KubeClient.js';
 import type { ResourceCache } from './kube/ResourceCache.js';
 import type { ReadMode } from './loaders.js';
@@ -30,8 +32,14 @@ export interface AppOptions {
   writeAs?: 'token' | 'impersonate';
   /** Shared with the KubeClient (its `onResponse`); one is made when absent. */
   metrics?: GatewayMetrics;
-  /** How long an access review's answer is reused (default 10 s). */
-  accessReviewTtlMs?: number;
+  /** The access-review cache's bounds (src/auth/Authorizer.ts). */
+  reviewCache?: Partial<ReviewCacheLimits>;
+  /** The token cache's bounds (src/auth/Authenticator.ts). */
+  tokenCache?: Partial<TokenCacheLimits>;
+  /** Failed tokens per client address before further unknown ones get 429 without a TokenReview. */
+  authFailures?: Partial<AuthFailureLimit>;
+  /** Distinct access reviews one operation may cause. */
+  maxAccessReviews?: number;
 }
 
 export interface WebSocketLimits {
@@ -71,8 +79,12 @@ type EnvelopedArgs = ExecutionArgs & {
 /** The HTTP server, the WebSocket server and yoga on one port and path (`/graphql`). */
 export function createApp(options: AppOptions): App {
   const { logger, cache } = options;
-  const authenticator = options.auth === 'token' ? new Authenticator({ client: options.kube, logger }) : undefined;
-  const authorizer = new Authorizer({ client: options.kube, logger, ttlMs: options.accessReviewTtlMs });
+  const authenticator =
+    options.auth === 'token'
+      ? new Authenticator({ client: options.kube, logger, cache: options.tokenCache, failures: options.authFailures })
+      : undefined;
+  const authorizer = new Authorizer({ client: options.kube, logger, cache: options.reviewCache });
+  const subscriptionLimits = { ...defaultSubscriptionLimits, ...options.subscriptions };
   const deps = {
     schema,
     logger,
@@ -82,6 +94,7 @@ export function createApp(options: AppOptions): App {
     authorizer,
     readMode: options.readMode,
     subscriptions: options.subscriptions,
+    maxAccessReviews: options.maxAccessReviews,
     http: options.http,
     writeAs: options.writeAs,
     metrics: options.metrics ?? new GatewayMetrics(cache),
@@ -135,13 +148,28 @@ export function createApp(options: AppOptions): App {
       // The token rides in connection_init's payload: `{ "authorization": "Bearer <token>" }`.
       onConnect: async (ctx) => {
         const header = ctx.connectionParams?.authorization;
+        const { socket, request } = ctx.extra;
+        let caller: Caller;
         try {
-          ctx.extra.caller = await authenticate(deps, typeof header === 'string' ? header : undefined);
-          return true;
-        } catch {
-          ctx.extra.socket.close(4401, 'Unauthorized');
+          caller = await authenticate(deps, typeof header === 'string' ? header : undefined, request.socket.remoteAddress ?? '');
+        } catch (err) {
+          const limited = err instanceof GraphQLError && err.extensions.code === 'RATE_LIMITED';
+          socket.close(limited ? 4429 : 4401, limited ? 'Too many invalid tokens' : 'Unauthorized');
           return false;
         }
+        ctx.extra.caller = caller;
+        // The session lasts only as long as its token reviews (docs/security.md, "Sessions").
+        if (authenticator) {
+          const stop = reviewSession({
+            authenticator,
+            caller,
+            intervalMs: subscriptionLimits.accessRecheckMs,
+            logger,
+            onRevoked: () => socket.close(4401, 'Unauthorized: the token no longer authenticates'),
+          });
+          socket.once('close', stop);
+        }
+        return true;
       },
       execute: (args) => (args as EnvelopedArgs).rootValue.execute(args) as never,
       subscribe: (args) => (args as EnvelopedArgs).rootValue.subscribe(args) as never,

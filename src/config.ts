@@ -29,6 +29,13 @@ const schema = z.object({
   wsMaxConnections: limit,
   wsMaxConnectionsPerClient: limit,
   wsMaxSubscriptions: limit,
+  maxAccessReviews: limit,
+  accessReviewCacheEntries: limit,
+  accessReviewCacheBytes: limit,
+  tokenCacheEntries: limit,
+  tokenCacheBytes: limit,
+  authFailuresPerClient: limit,
+  authFailureWindowMs: limit,
   host: z.string().min(1).optional(),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   kubeconfig: z.string().min(1).optional(),
@@ -110,7 +117,14 @@ type LimitName =
   | 'wsMaxMessageBytes'
   | 'wsMaxConnections'
   | 'wsMaxConnectionsPerClient'
-  | 'wsMaxSubscriptions';
+  | 'wsMaxSubscriptions'
+  | 'maxAccessReviews'
+  | 'accessReviewCacheEntries'
+  | 'accessReviewCacheBytes'
+  | 'tokenCacheEntries'
+  | 'tokenCacheBytes'
+  | 'authFailuresPerClient'
+  | 'authFailureWindowMs';
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -143,6 +157,13 @@ const settings = {
   wsMaxConnections: { env: 'WS_MAX_CONNECTIONS', default: '10000' },
   wsMaxConnectionsPerClient: { env: 'WS_MAX_CONNECTIONS_PER_CLIENT', default: '1000' },
   wsMaxSubscriptions: { env: 'WS_MAX_SUBSCRIPTIONS', default: '100' },
+  maxAccessReviews: { env: 'MAX_ACCESS_REVIEWS', default: '100' },
+  accessReviewCacheEntries: { env: 'ACCESS_REVIEW_CACHE_ENTRIES', default: '50000' },
+  accessReviewCacheBytes: { env: 'ACCESS_REVIEW_CACHE_BYTES', default: '33554432' },
+  tokenCacheEntries: { env: 'TOKEN_CACHE_ENTRIES', default: '10000' },
+  tokenCacheBytes: { env: 'TOKEN_CACHE_BYTES', default: '33554432' },
+  authFailuresPerClient: { env: 'AUTH_FAILURES_PER_CLIENT', default: '20' },
+  authFailureWindowMs: { env: 'AUTH_FAILURE_WINDOW_MS', default: '60000' },
   cacheKinds: { env: 'CACHE_KINDS', default: 'PipelineResource,ResourceBinding,Pipeline,PipelineRun' },
   namespaces: { env: 'WATCH_NAMESPACES', default: '' },
 } as const;
@@ -173,6 +194,13 @@ const flagNames: Record<keyof typeof settings, string> = {
   wsMaxConnections: 'ws-max-connections',
   wsMaxConnectionsPerClient: 'ws-max-connections-per-client',
   wsMaxSubscriptions: 'ws-max-subscriptions',
+  maxAccessReviews: 'max-access-reviews',
+  accessReviewCacheEntries: 'access-review-cache-entries',
+  accessReviewCacheBytes: 'access-review-cache-bytes',
+  tokenCacheEntries: 'token-cache-entries',
+  tokenCacheBytes: 'token-cache-bytes',
+  authFailuresPerClient: 'auth-failures-per-client',
+  authFailureWindowMs: 'auth-failure-window-ms',
   cacheKinds: 'cache-kinds',
   namespaces: 'namespaces',
 };
@@ -248,6 +276,13 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
       wsMaxConnections: c.wsMaxConnections,
       wsMaxConnectionsPerClient: c.wsMaxConnectionsPerClient,
       wsMaxSubscriptions: c.wsMaxSubscriptions,
+      maxAccessReviews: c.maxAccessReviews,
+      accessReviewCacheEntries: c.accessReviewCacheEntries,
+      accessReviewCacheBytes: c.accessReviewCacheBytes,
+      tokenCacheEntries: c.tokenCacheEntries,
+      tokenCacheBytes: c.tokenCacheBytes,
+      authFailuresPerClient: c.authFailuresPerClient,
+      authFailureWindowMs: c.authFailureWindowMs,
     },
     namespaces: c.namespaces,
   };

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { AccessReviewBudget } from './auth/AccessReviewBudget.js';
 import type { Authorizer } from './auth/Authorizer.js';
 import type { Caller } from './auth/Caller.js';
 import type { KubeClient } from './kube/KubeClient.js';
@@ -11,7 +12,10 @@ export interface SubscriptionLimits {
   softLimit: number;
   /** Pending objects past which the subscription ends with SLOW_CONSUMER. */
   hardLimit: number;
-  /** How often a live subscription's right to watch is checked again; revoked access ends it. */
+  /**
+   * How often a live subscription's right to watch is checked again (revoked access ends it), and how often a
+   * WebSocket or SSE session's token is reviewed again (a token that no longer reviews ends the session).
+   */
   accessRecheckMs: number;
 }
 
@@ -28,6 +32,8 @@ export interface Context {
   caller: Caller;
   /** Checks reads from the shared cache against the caller's RBAC. */
   authorizer: Authorizer;
+  /** This operation's share of access reviews; pass it to every `authorizer` call. */
+  accessReviews: AccessReviewBudget;
   cache: ResourceCache;
   /** Reads, batched and filtered to what the caller may see. */
   loaders: ObjectLoaders;

@@ -84,6 +84,10 @@ async function main(): Promise<void> {
       maxConnectionsPerClient: config.limits.wsMaxConnectionsPerClient,
       maxSubscriptionsPerConnection: config.limits.wsMaxSubscriptions,
     },
+    maxAccessReviews: config.limits.maxAccessReviews,
+    reviewCache: { maxEntries: config.limits.accessReviewCacheEntries, maxBytes: config.limits.accessReviewCacheBytes },
+    tokenCache: { maxEntries: config.limits.tokenCacheEntries, maxBytes: config.limits.tokenCacheBytes },
+    authFailures: { maxFailures: config.limits.authFailuresPerClient, windowMs: config.limits.authFailureWindowMs },
     shutdownGraceMs: config.shutdownGraceMs,
   });
   await app.start(config.port, config.host);

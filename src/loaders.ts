@@ -1,6 +1,9 @@
 import DataLoader from 'dataloader';
+import type { AccessReviewBudget } from './auth/AccessReviewBudget.js';
 import type { Authorizer } from './auth/Authorizer.js';
 import type { Caller } from './auth/Caller.js';
+import { forbidden } from './auth/guards.js';
+import { isObjectName, requireNamespaceName, requireObjectName } from './auth/names.js';
 import { indexes } from './kube/indexes.js';
 import { KubeApiError } from './kube/KubeApiError.js';
 import type { KubeClient, KubeList } from './kube/KubeClient.js';
@@ -20,19 +23,23 @@ export interface ObjectLoadersOptions {
   kube: KubeClient;
   caller: Caller;
   authorizer: Authorizer;
+  /** The operation's budget of access reviews. */
+  accessReviews: AccessReviewBudget;
   mode?: ReadMode;
 }
 
 /**
  * Every read a resolver makes, per request. What it returns is already
  * filtered to what the caller may read, so no field can leak another
- * namespace's objects, whichever edge it follows.
+ * namespace's objects, whichever edge it follows. Every namespace and name
+ * is checked here (DNS-1123) before it reaches a review or a Kubernetes path.
  */
 export class ObjectLoaders {
   private readonly cache: ResourceCache;
   private readonly kube: KubeClient;
   private readonly caller: Caller;
   private readonly authorizer: Authorizer;
+  private readonly accessReviews: AccessReviewBudget;
   private readonly mode: ReadMode;
   private readonly lists = new Map<KindName, DataLoader<string, KubeObject[]>>();
 
@@ -41,6 +48,7 @@ export class ObjectLoaders {
     this.kube = options.kube;
     this.caller = options.caller;
     this.authorizer = options.authorizer;
+    this.accessReviews = options.accessReviews;
     this.mode = options.mode ?? 'cached';
   }
 
@@ -56,13 +64,16 @@ export class ObjectLoaders {
       'list',
       kinds[kind],
       objects.map((o) => o.metadata.namespace ?? ''),
+      this.accessReviews,
     );
     return objects.filter((o) => allowed.has(o.metadata.namespace ?? ''));
   }
 
   async get(kind: KindName, namespace: string, name: string): Promise<KubeObject | null> {
+    requireNamespaceName(namespace);
+    requireObjectName(name);
     if (this.cached(kind, namespace)) {
-      if (!(await this.authorizer.allowed(this.caller, 'get', kinds[kind], namespace))) return null;
+      if (!(await this.authorizer.allowed(this.caller, 'get', kinds[kind], namespace, this.accessReviews))) return null;
       return this.cache.reflector(kind).get(namespace, name) ?? null;
     }
     if (this.mode === 'naive') {
@@ -74,15 +85,30 @@ export class ObjectLoaders {
     return (await this.list(kind, namespace)).find((o) => o.metadata.name === name) ?? null;
   }
 
+  /**
+   * The object a caller named by its arguments: both names are checked first,
+   * then FORBIDDEN unless they may `get` the kind there; null when none exists.
+   */
+  async getNamed(kind: KindName, namespace: string, name: string): Promise<KubeObject | null> {
+    requireNamespaceName(namespace);
+    requireObjectName(name);
+    if (!(await this.authorizer.allowed(this.caller, 'get', kinds[kind], namespace, this.accessReviews))) {
+      throw forbidden('get', kinds[kind], namespace);
+    }
+    return this.get(kind, namespace, name);
+  }
+
   /** The objects of these names in a namespace that exist and the caller may read, in the order given, without repeats. */
   async getMany(kind: KindName, namespace: string, names: Iterable<string>): Promise<KubeObject[]> {
-    const unique = [...new Set(names)].filter(Boolean);
+    // Names read from objects, not from the caller: one no object can have is simply not found.
+    const unique = [...new Set(names)].filter(isObjectName);
     const found = await Promise.all(unique.map((n) => this.get(kind, namespace, n)));
     return found.filter((o) => o !== null);
   }
 
   /** Every object of a kind in a namespace (all namespaces when undefined) that the caller may list. */
   async list(kind: KindName, namespace?: string): Promise<KubeObject[]> {
+    if (namespace !== undefined) requireNamespaceName(namespace);
     if (this.cached(kind, namespace)) return this.readable(kind, [...this.cache.reflector(kind).list(namespace)]);
     if (this.mode === 'naive') return this.fetchList(kind, namespace);
     let loader = this.lists.get(kind);
@@ -96,6 +122,7 @@ export class ObjectLoaders {
 
   /** Objects of `kind` found under `key` (`namespace/name`) in one of its indexes (src/kube/indexes.ts). */
   async byIndex(kind: KindName, index: string, key: string): Promise<KubeObject[]> {
+    requireNamespaceName(key.split('/')[0] ?? '');
     if (this.cached(kind, key.split('/')[0])) return this.readable(kind, this.cache.reflector(kind).byIndex(index, key));
     const fn = indexes[kind]?.[index];
     if (!fn) throw new Error(`${kind} has no index ${index}`);

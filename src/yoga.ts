@@ -5,7 +5,8 @@ import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspect
 import { GraphQLError, type GraphQLSchema } from 'graphql';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import type { Logger } from 'pino';
-import { type Authenticator, bearerToken } from './auth/Authenticator.js';
+import { AccessReviewBudget } from './auth/AccessReviewBudget.js';
+import { type Authenticator, bearerToken, TooManyFailedTokens } from './auth/Authenticator.js';
 import type { Authorizer } from './auth/Authorizer.js';
 import { type Caller, localCaller } from './auth/Caller.js';
 import { type Context, defaultSubscriptionLimits, type SubscriptionLimits } from './context.js';
@@ -17,6 +18,7 @@ import { type ExecutionBudget, useExecutionBudget } from './plugins/useExecution
 import { useMetrics } from './plugins/useMetrics.js';
 import { type QueryLimits, useQueryLimits } from './plugins/useQueryLimits.js';
 import { type RateLimit, useRateLimit } from './plugins/useRateLimit.js';
+import { useSessionReview } from './plugins/useSessionReview.js';
 import { useTracing } from './plugins/useTracing.js';
 
 export interface GatewayDeps {
@@ -34,7 +36,11 @@ export interface GatewayDeps {
   writeAs?: 'token' | 'impersonate';
   subscriptions?: Partial<SubscriptionLimits>;
   http?: Partial<HttpPolicy>;
+  /** Distinct access reviews one operation may cause (docs/security.md). */
+  maxAccessReviews?: number;
 }
+
+export const defaultMaxAccessReviews = 100;
 
 /** What the HTTP endpoint allows (docs/security.md). */
 export interface HttpPolicy {
@@ -73,12 +79,34 @@ export function unauthenticated(): GraphQLError {
   });
 }
 
-/** The caller of a request, as Kubernetes knows them; throws UNAUTHENTICATED. */
-export async function authenticate(deps: Pick<GatewayDeps, 'authenticator'>, header: string | null | undefined): Promise<Caller> {
+function tooManyFailedTokens(retryAfterSeconds: number): GraphQLError {
+  return new GraphQLError('Too many invalid tokens from this client; try again later.', {
+    extensions: {
+      code: 'RATE_LIMITED',
+      http: { status: 429, headers: { 'Retry-After': String(retryAfterSeconds) } },
+    },
+  });
+}
+
+/**
+ * The caller of a request, as Kubernetes knows them; throws UNAUTHENTICATED,
+ * or RATE_LIMITED when `client` (its address) sent too many tokens that failed.
+ */
+export async function authenticate(
+  deps: Pick<GatewayDeps, 'authenticator'>,
+  header: string | null | undefined,
+  client: string,
+): Promise<Caller> {
   if (!deps.authenticator) return localCaller;
   const token = bearerToken(header);
   if (!token) throw unauthenticated();
-  const caller = await deps.authenticator.authenticate(token);
+  let caller: Caller | null;
+  try {
+    caller = await deps.authenticator.authenticate(token, client);
+  } catch (err) {
+    if (err instanceof TooManyFailedTokens) throw tooManyFailedTokens(err.retryAfterSeconds);
+    throw err;
+  }
   if (!caller) throw unauthenticated();
   return caller;
 }
@@ -103,6 +131,7 @@ export function createGateway(deps: GatewayDeps): YogaServerInstance<ServerConte
       ...useQueryLimits(http.query),
       useExecutionBudget(http.budget),
       useRateLimit(http.rate),
+      ...(deps.authenticator ? [useSessionReview({ authenticator: deps.authenticator, logger: deps.logger })] : []),
       ...(http.introspection ? [] : [useDisableIntrospection()]),
     ],
     graphiql: { subscriptionsProtocol: 'WS', title: 'Tekton resources' },
@@ -123,10 +152,12 @@ export function createGateway(deps: GatewayDeps): YogaServerInstance<ServerConte
         );
       },
     },
-    context: async ({ request, caller: wsCaller, closeConnection }): Promise<Context> => {
+    context: async ({ request, req, caller: wsCaller, closeConnection }): Promise<Context> => {
       const header = request?.headers.get('x-request-id');
       const requestId = header && requestIdPattern.test(header) ? header : randomUUID();
-      const caller = wsCaller ?? (await authenticate(deps, request?.headers.get('authorization')));
+      const caller =
+        wsCaller ?? (await authenticate(deps, request?.headers.get('authorization'), req?.socket.remoteAddress ?? ''));
+      const accessReviews = new AccessReviewBudget(deps.maxAccessReviews ?? defaultMaxAccessReviews);
       const kube = !caller.token
         ? deps.kube
         : deps.writeAs === 'impersonate'
@@ -137,8 +168,16 @@ export function createGateway(deps: GatewayDeps): YogaServerInstance<ServerConte
         logger: deps.logger.child({ requestId, user: caller.username }),
         caller,
         authorizer: deps.authorizer,
+        accessReviews,
         cache: deps.cache,
-        loaders: new ObjectLoaders({ cache: deps.cache, kube, caller, authorizer: deps.authorizer, mode: deps.readMode }),
+        loaders: new ObjectLoaders({
+          cache: deps.cache,
+          kube,
+          caller,
+          authorizer: deps.authorizer,
+          accessReviews,
+          mode: deps.readMode,
+        }),
         kube,
         subscriptions,
         ...(closeConnection ? { closeConnection } : {}),

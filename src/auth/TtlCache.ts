@@ -1,32 +1,60 @@
+import { LRUCache } from 'lru-cache';
+
+export interface TtlCacheOptions<V> {
+  /** How long an answer is reused; expired entries are dropped by a timer, touched or not. */
+  ttlMs: number;
+  maxEntries: number;
+  /** Bound on the sum of `sizeOf` over the entries; the least recently used go first. */
+  maxBytes: number;
+  /** An entry's approximate size in bytes, key included. */
+  sizeOf: (value: V, key: string) => number;
+}
+
 /**
- * A small cache with a time-to-live and a size bound, which also coalesces
- * concurrent loads of one key into one call (a failed load is not kept).
+ * A cache of answers bounded by entries, bytes and age (lru-cache, with
+ * `ttlAutopurge` so nobody's stale answer is held), which also coalesces
+ * concurrent loads of one key into one call. A failed load is not kept.
  */
-export class TtlCache<V> {
-  private readonly entries = new Map<string, { value: Promise<V>; expires: number }>();
+export class TtlCache<V extends object | boolean> {
+  private readonly lru: LRUCache<string, V, () => Promise<V>>;
 
-  constructor(
-    private readonly ttlMs: number,
-    private readonly maxEntries: number,
-  ) {}
+  constructor(options: TtlCacheOptions<V>) {
+    this.lru = new LRUCache<string, V, () => Promise<V>>({
+      max: options.maxEntries,
+      maxSize: options.maxBytes,
+      ttl: options.ttlMs,
+      ttlAutopurge: true,
+      // lru-cache refuses a size of 0.
+      sizeCalculation: (value, key) => Math.max(1, Math.ceil(options.sizeOf(value, key))),
+      fetchMethod: (_key, _stale, { context }) => context(),
+    });
+  }
 
-  get(key: string, load: () => Promise<V>): Promise<V> {
-    const now = Date.now();
-    const hit = this.entries.get(key);
-    if (hit && hit.expires > now) return hit.value;
-    if (hit) this.entries.delete(key);
-    if (this.entries.size >= this.maxEntries) {
-      // Maps iterate in insertion order: drop the oldest.
-      const oldest = this.entries.keys().next().value;
-      if (oldest !== undefined) this.entries.delete(oldest);
-    }
-    const value = load();
-    this.entries.set(key, { value, expires: now + this.ttlMs });
-    value.catch(() => this.entries.delete(key));
-    return value;
+  /** The cached answer, or one load shared by every concurrent caller. */
+  async get(key: string, load: () => Promise<V>): Promise<V> {
+    return (await this.lru.fetch(key, { context: load })) as V;
+  }
+
+  /** Whether an answer for `key` is cached (a load still in flight is not an answer). */
+  has(key: string): boolean {
+    return this.lru.has(key);
+  }
+
+  /** Stores an answer (a fresh one, or a known one again with a shorter `ttlMs`). */
+  set(key: string, value: V, ttlMs?: number): void {
+    this.lru.set(key, value, ttlMs !== undefined ? { ttl: ttlMs } : {});
+  }
+
+  get size(): number {
+    return this.lru.size;
+  }
+
+  /** The sum of the entries' sizes, in bytes. */
+  get bytes(): number {
+    return this.lru.calculatedSize;
   }
 
   clear(): void {
-    this.entries.clear();
+    this.lru.clear();
   }
 }

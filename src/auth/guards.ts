@@ -12,5 +12,6 @@ export function forbidden(verb: Verb, kind: KindSpec, namespace?: string): Graph
 
 /** Throws FORBIDDEN unless Kubernetes RBAC lets the caller `verb` `kind` in `namespace`. */
 export async function requireAllowed(ctx: Context, verb: Verb, kind: KindSpec, namespace?: string): Promise<void> {
-  if (!(await ctx.authorizer.allowed(ctx.caller, verb, kind, namespace))) throw forbidden(verb, kind, namespace);
+  if (!(await ctx.authorizer.allowed(ctx.caller, verb, kind, namespace, ctx.accessReviews)))
+    throw forbidden(verb, kind, namespace);
 }

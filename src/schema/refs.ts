@@ -1,3 +1,4 @@
+import { requireNamespaceName, requireObjectName } from '../auth/names.js';
 import type { KubeObject } from '../kube/kinds.js';
 import type { PipelineResourceObject } from '../resources/PipelineResourceObject.js';
 import { builder } from './builder.js';
@@ -51,7 +52,15 @@ export const KubernetesObjectRef = builder.interfaceRef<KubeObject>('KubernetesO
 /** `namespace/name`, the key of the loaders and of global IDs. */
 export const objectId = (o: KubeObject) => `${o.metadata.namespace ?? ''}/${o.metadata.name}`;
 
+/**
+ * The `[namespace, name]` a global ID's payload names (`node`, `nodes`,
+ * `_entities`); BAD_USER_INPUT (argument `id`) when either could not name an
+ * object, before anything is reviewed or read.
+ */
 export function splitId(id: string): [namespace: string, name: string] {
   const i = id.indexOf('/');
-  return i < 0 ? ['', id] : [id.slice(0, i), id.slice(i + 1)];
+  const [namespace, name] = i < 0 ? ['', id] : [id.slice(0, i), id.slice(i + 1)];
+  requireNamespaceName(namespace, 'id');
+  requireObjectName(name, 'id');
+  return [namespace, name];
 }

@@ -1,4 +1,3 @@
-import { requireAllowed } from '../auth/guards.js';
 import type { Context } from '../context.js';
 import { ConflictError, ForbiddenError, NotFoundError, UnavailableError, ValidationError } from '../errors.js';
 import type { KubeList } from '../kube/KubeClient.js';
@@ -102,10 +101,7 @@ builder.queryFields((t) => ({
     nullable: true,
     description: 'One ResourceBinding, or null when there is none.',
     args: { namespace: t.arg.string({ required: true }), name: t.arg.string({ required: true }) },
-    resolve: async (_root, args, ctx) => {
-      await requireAllowed(ctx, 'get', kinds.ResourceBinding, args.namespace);
-      return ctx.loaders.get('ResourceBinding', args.namespace, args.name);
-    },
+    resolve: (_root, args, ctx) => ctx.loaders.getNamed('ResourceBinding', args.namespace, args.name),
   }),
 }));
 

@@ -1,5 +1,3 @@
-import { requireAllowed } from '../auth/guards.js';
-import { kinds } from '../kube/kinds.js';
 import { arr, str } from '../kube/read.js';
 import { builder } from './builder.js';
 import { listArgsDescriptions, listConnection } from './connections.js';
@@ -69,9 +67,6 @@ builder.queryFields((t) => ({
     nullable: true,
     description: 'One Tekton Task, or null when there is none.',
     args: { namespace: t.arg.string({ required: true }), name: t.arg.string({ required: true }) },
-    resolve: async (_root, args, ctx) => {
-      await requireAllowed(ctx, 'get', kinds.Task, args.namespace);
-      return ctx.loaders.get('Task', args.namespace, args.name);
-    },
+    resolve: (_root, args, ctx) => ctx.loaders.getNamed('Task', args.namespace, args.name),
   }),
 }));

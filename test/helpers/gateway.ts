@@ -46,6 +46,9 @@ export async function startGateway(
     kubeconfig?: string;
     reflector?: ResourceCacheOptions['reflector'];
     accessReviewTtlMs?: number;
+    maxAccessReviews?: AppOptions['maxAccessReviews'];
+    tokenCache?: AppOptions['tokenCache'];
+    authFailures?: AppOptions['authFailures'];
     http?: AppOptions['http'];
     writeAs?: AppOptions['writeAs'];
   } = {},
@@ -69,7 +72,10 @@ export async function startGateway(
     auth: options.auth ?? 'anonymous',
     readMode: options.readMode,
     subscriptions: options.subscriptions,
-    accessReviewTtlMs: options.accessReviewTtlMs,
+    ...(options.accessReviewTtlMs ? { reviewCache: { ttlMs: options.accessReviewTtlMs } } : {}),
+    maxAccessReviews: options.maxAccessReviews,
+    tokenCache: options.tokenCache,
+    authFailures: options.authFailures,
     writeAs: options.writeAs,
     metrics,
     http: options.http,

@@ -293,6 +293,12 @@ describe('the rendered manifests on a real apiserver', () => {
       { verb: 'impersonate', group: '', resource: 'groups' },
       { verb: 'impersonate', group: '', resource: 'serviceaccounts', namespace: 'team-a' },
       { verb: 'impersonate', group: 'authentication.k8s.io', resource: 'uids' },
+      {
+        verb: 'impersonate',
+        group: 'authentication.k8s.io',
+        resource: 'userextras',
+        subresource: 'authentication.kubernetes.io/credential-id',
+      },
       { verb: 'create', group: '', resource: 'serviceaccounts', subresource: 'token', namespace: 'team-a' },
       { verb: 'escalate', group: 'rbac.authorization.k8s.io', resource: 'clusterroles' },
       { verb: 'bind', group: 'rbac.authorization.k8s.io', resource: 'clusterroles' },
@@ -372,9 +378,24 @@ describe('deploy/components/impersonate', () => {
       for (const a of [
         { verb: 'impersonate', group: '', resource: 'groups' },
         { verb: 'impersonate', group: 'authentication.k8s.io', resource: 'uids' },
+        // Impersonate-Extra-<key>: a ServiceAccount token's extras go with it; others' only when listed.
+        ...['credential-id', 'pod-name', 'pod-uid', 'node-name', 'node-uid'].map((key) => ({
+          verb: 'impersonate',
+          group: 'authentication.k8s.io',
+          resource: 'userextras',
+          subresource: `authentication.kubernetes.io/${key}`,
+        })),
       ]) {
         expect(await serviceAccountMay(a), JSON.stringify(a)).toBe(true);
       }
+      expect(
+        await serviceAccountMay({
+          verb: 'impersonate',
+          group: 'authentication.k8s.io',
+          resource: 'userextras',
+          subresource: 'scopes',
+        }),
+      ).toBe(false);
       await withGatewayProcess(envOf(withComponent), async ({ gql, output }) => {
         expect(refusedWatches(output())).toEqual([]);
         expect(await createAs('alice', gql)).toBe('CreatePipelineResourceSuccess');

@@ -59,11 +59,22 @@ it('takes every abuse limit from flags or the environment, with safe defaults', 
     wsMaxConnections: 10000,
     wsMaxConnectionsPerClient: 1000,
     wsMaxSubscriptions: 100,
+    maxAccessReviews: 100,
+    accessReviewCacheEntries: 50000,
+    accessReviewCacheBytes: 33554432,
+    tokenCacheEntries: 10000,
+    tokenCacheBytes: 33554432,
+    authFailuresPerClient: 20,
+    authFailureWindowMs: 60000,
   });
   expect(parseConfig(['--max-depth', '5'], { MAX_COST: '100' }).limits).toMatchObject({ maxDepth: 5, maxCost: 100 });
   expect(parseConfig(['--max-resolved-objects', '50'], { MAX_RESPONSE_BYTES: '4096' }).limits).toMatchObject({
     maxResolvedObjects: 50,
     maxResponseBytes: 4096,
+  });
+  expect(parseConfig(['--max-access-reviews', '7'], { AUTH_FAILURES_PER_CLIENT: '3' }).limits).toMatchObject({
+    maxAccessReviews: 7,
+    authFailuresPerClient: 3,
   });
   expect(() => parseConfig(['--max-depth', '0'], {})).toThrow(/--max-depth \/ MAX_DEPTH "0"/);
 });

@@ -161,7 +161,7 @@ export class KubeClient {
     if (options.body !== undefined) all.push(['Content-Type', options.contentType ?? 'application/json']);
     const lines: Record<string, string[]> = {};
     for (const [name, value] of all) {
-      (lines[name] ??= []).push(value);
+      lines[name] = [...(lines[name] ?? []), value];
     }
     const repeated = Object.values(lines).some((values) => values.length > 1);
     const res = await request(this.url(path, options.query), {

@@ -13,12 +13,15 @@ export interface SubscriptionLimits {
   hardLimit: number;
   /** How often a live subscription's right to watch is checked again; revoked access ends it. */
   accessRecheckMs: number;
+  /** Live subscriptions per user, over WebSocket and SSE together; past it TOO_MANY_SUBSCRIPTIONS. */
+  maxPerUser: number;
 }
 
 export const defaultSubscriptionLimits: SubscriptionLimits = {
   softLimit: 256,
   hardLimit: 4096,
   accessRecheckMs: 30_000,
+  maxPerUser: 1_000,
 };
 
 /** What every resolver gets: who asked, and how to reach Kubernetes on their behalf. */

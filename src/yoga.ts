@@ -16,6 +16,7 @@ import type { GatewayMetrics } from './metrics.js';
 import { useMetrics } from './plugins/useMetrics.js';
 import { type QueryLimits, useQueryLimits } from './plugins/useQueryLimits.js';
 import { type RateLimit, useRateLimit } from './plugins/useRateLimit.js';
+import { useSubscriptionLimits } from './plugins/useSubscriptionLimits.js';
 import { useTracing } from './plugins/useTracing.js';
 
 export interface GatewayDeps {
@@ -99,6 +100,7 @@ export function createGateway(deps: GatewayDeps): YogaServerInstance<ServerConte
       useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf', 'authorization'] }),
       ...useQueryLimits(http.query),
       useRateLimit(http.rate),
+      useSubscriptionLimits(subscriptions.maxPerUser),
       ...(http.introspection ? [] : [useDisableIntrospection()]),
     ],
     graphiql: { subscriptionsProtocol: 'WS', title: 'Tekton resources' },

@@ -3,7 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
 import { GraphQLError, type GraphQLSchema } from 'graphql';
-import { createYoga, type YogaServerInstance } from 'graphql-yoga';
+import { createYoga, useExecutionCancellation, type YogaServerInstance } from 'graphql-yoga';
 import type { Logger } from 'pino';
 import { type Authenticator, bearerToken } from './auth/Authenticator.js';
 import type { Authorizer } from './auth/Authorizer.js';
@@ -101,6 +101,8 @@ export function createGateway(deps: GatewayDeps): YogaServerInstance<ServerConte
       ...useQueryLimits(http.query),
       useRateLimit(http.rate),
       useSubscriptionLimits(subscriptions.maxPerUser),
+      // A closed HTTP stream (SSE) returns its subscription's iterator, so its SubscriberQueue is released.
+      useExecutionCancellation(),
       ...(http.introspection ? [] : [useDisableIntrospection()]),
     ],
     graphiql: { subscriptionsProtocol: 'WS', title: 'Tekton resources' },

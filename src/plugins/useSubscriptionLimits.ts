@@ -1,5 +1,5 @@
 import { GraphQLError } from 'graphql';
-import { isAsyncIterable, type Plugin } from 'graphql-yoga';
+import { isAsyncIterable, type Plugin, type YogaInitialContext } from 'graphql-yoga';
 import type { Context } from '../context.js';
 
 /**
@@ -32,6 +32,8 @@ export function useSubscriptionLimits(maxPerUser: number): Plugin<Context> {
         if (left > 0) live.set(user, left);
         else live.delete(user);
       };
+      // An SSE client that goes away may leave its stream waiting on a write that never drains.
+      (args.contextValue as Partial<YogaInitialContext>).request?.signal.addEventListener('abort', release, { once: true });
       return {
         onSubscribeResult({ result, setResult }) {
           if (isAsyncIterable(result)) setResult(releasingWhenDone(result, release));

@@ -266,11 +266,11 @@ describe('subscriptions per user, over SSE and WebSocket together', () => {
 describe('a stalled SSE reader', () => {
   let gw: TestGateway;
   beforeAll(async () => {
-    gw = await startGateway({ sseWriteTimeoutMs: 1_000 });
+    gw = await startGateway({ sseWriteTimeoutMs: 1_000, subscriptions: { maxPerUser: 1 } });
   });
   afterAll(async () => gw?.stop());
 
-  it('is ended once a write has waited past the timeout, and its subscription with it', async () => {
+  it('is ended once a write has waited past the timeout, and its subscription and its slot with it', async () => {
     const cache = gw.cache.reflector('PipelineResource');
     const { port } = new URL(gw.url);
     const socket = connect(Number(port), '127.0.0.1');
@@ -320,6 +320,10 @@ describe('a stalled SSE reader', () => {
     socket.resume();
     await eventually(() => closedAt, 15_000);
     expect((closedAt as number) - written).toBeLessThan(15_000);
+    // The user's one subscription slot is free again.
+    const next = await openSse(gw.url, prSubscription(ns));
+    expect(next.status).toBe(200);
+    next.close();
   }, 120_000);
 });
 

@@ -333,6 +333,62 @@ describe('a stalled SSE reader', () => {
   }, 120_000);
 });
 
+describe('a slow SSE reader', () => {
+  let gw: TestGateway;
+  beforeAll(async () => {
+    // A write timeout it never reaches, so the queue's hard limit is what ends it.
+    gw = await startGateway({ sseWriteTimeoutMs: 600_000, subscriptions: { softLimit: 2, hardLimit: 3 } });
+  });
+  afterAll(async () => gw?.stop());
+
+  it('that falls past the hard limit gets SLOW_CONSUMER as its last event, then the stream completes', async () => {
+    const cache = gw.cache.reflector('PipelineResource');
+    const { port } = new URL(gw.url);
+    const socket = connect(Number(port), '127.0.0.1');
+    await new Promise((r) => socket.once('connect', r));
+    const body = JSON.stringify({
+      query: `subscription { pipelineResourceEvents(namespace: "${ns}", type: "image") { type object { name params { name value } } } }`,
+    });
+    socket.write(
+      `POST /graphql HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nAccept: text/event-stream\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+    let received = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => {
+      received += chunk;
+    });
+    await eventually(() => (received.startsWith('HTTP/1.1 200') && cache.listenerCount === 1 ? true : undefined));
+    socket.pause();
+    const params = Array.from({ length: 60 }, (_, j) => ({
+      name: j ? `p${j}` : 'url',
+      value: `https://e.com/${'y'.repeat(4000)}`,
+    }));
+    for (let i = 0; i < 80; i += 8) {
+      await Promise.all(
+        Array.from({ length: 8 }, (_, k) =>
+          admin.request('POST', resourcePath(kinds.PipelineResource, ns), {
+            body: {
+              apiVersion: apiVersion(kinds.PipelineResource),
+              kind: 'PipelineResource',
+              metadata: { name: `slow-sse-${i + k}` },
+              spec: { type: 'image', params },
+            },
+          }),
+        ),
+      );
+    }
+    // More than three objects wait: the subscription ends and leaves the cache.
+    await eventually(() => (cache.listenerCount === 0 ? true : undefined), 20_000);
+    socket.resume();
+    await eventually(() => (received.includes('event: complete') ? true : undefined), 20_000);
+    const events = received.split('event: next').slice(1);
+    expect(events.at(-1)).toContain('"extensions":{"code":"SLOW_CONSUMER"}');
+    expect(events.length).toBeLessThan(80);
+    socket.destroy();
+  }, 120_000);
+});
+
 describe('/metrics', () => {
   const scrapeToken = 'hostile-streams-scrape-token';
 

@@ -225,6 +225,39 @@ describe('SSE streams count against the connection limits', () => {
   });
 });
 
+describe('SSE streams at the default limits', () => {
+  let gw: TestGateway;
+  beforeAll(async () => {
+    // The per-user rate limit (200 at once) would otherwise refuse most of these before the connection limit.
+    gw = await startGateway({ http: { rate: { burst: 1_000_000, perSecond: 1_000_000 } } });
+  });
+  afterAll(async () => gw?.stop());
+
+  it("the report's 1,100 from one address: 1,000 are served, the rest refused with 429 TOO_MANY_CONNECTIONS", async () => {
+    const open: Stream[] = [];
+    try {
+      const { result: refused, bystander } = await whileAttacking(gw, async () => {
+        for (let i = 0; i < 1_000; i += 50) {
+          open.push(...(await Promise.all(Array.from({ length: 50 }, () => openSse(gw.url, prSubscription(ns))))));
+        }
+        await eventually(() => (gw.cache.reflector('PipelineResource').listenerCount === 1_000 ? true : undefined), 30_000);
+        const more = await Promise.all(Array.from({ length: 100 }, () => openSse(gw.url, prSubscription(ns))));
+        await Promise.all(more.map((s) => s.closed));
+        return more;
+      });
+      expectBystanderUnharmed(bystander);
+      expect(open.filter((s) => s.status === 200)).toHaveLength(1_000);
+      expect(refused.map((s) => s.status)).toEqual(Array(100).fill(429));
+      expect(new Set(refused.map((s) => JSON.parse(s.text()).errors[0].extensions.code))).toEqual(
+        new Set(['TOO_MANY_CONNECTIONS']),
+      );
+    } finally {
+      for (const s of open) s.close();
+    }
+    await eventually(() => (gw.cache.reflector('PipelineResource').listenerCount === 0 ? true : undefined), 30_000);
+  }, 120_000);
+});
+
 describe('subscriptions per user, over SSE and WebSocket together', () => {
   let gw: TestGateway;
   beforeAll(async () => {

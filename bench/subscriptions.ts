@@ -98,7 +98,9 @@ async function spawnGateway(root: string, kubeconfigPath: string, say: (msg: str
   const port = await freePort();
   const env: Record<string, string> = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' };
   if (process.env.CACHE_KINDS) env.CACHE_KINDS = process.env.CACHE_KINDS;
+  // Anonymous: every subscriber is the same local user, so the per-user cap is lifted to the run's size.
   const args = ['--kubeconfig', kubeconfigPath, '--auth', 'anonymous', '--port', String(port), '--host', '127.0.0.1'];
+  args.push('--max-subscriptions-per-user', '1000000');
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/index.ts', ...args, '--log-level', 'warn'], {
     cwd: root,
     env,

@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { type ExecutionArgs, GraphQLError } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
@@ -8,6 +9,7 @@ import type { AuthFailureLimit } from './auth/AuthFailureLimiter.js';
 import { Authorizer, type ReviewCacheLimits } from './auth/Authorizer.js';
 import type { Caller } from './auth/Caller.js';
 import { reviewSession } from './auth/sessions.js';
+import type { MetricsAccess } from './config.js';
 import { defaultSubscriptionLimits, type SubscriptionLimits } from './context.js';
 import type { KubeClient } from './kube/KubeClient.js';
 import type { ResourceCache } from './kube/ResourceCache.js';
@@ -40,14 +42,22 @@ export interface AppOptions {
   authFailures?: Partial<AuthFailureLimit>;
   /** Distinct access reviews one operation may cause. */
   maxAccessReviews?: number;
+  /** Who may read /metrics; by default nobody (the main port answers 404). */
+  metricsAccess?: Partial<Pick<MetricsAccess, 'port' | 'token'>>;
+  /** An SSE (or multipart) response that cannot write for this long is ended (default 30 s). */
+  sseWriteTimeoutMs?: number;
 }
 
 export interface WebSocketLimits {
   /** Largest message a client may send; a larger one closes the socket with 1009. */
   maxMessageBytes: number;
-  /** Open sockets; past it a new one is closed with 1013 (try again later). */
+  /**
+   * Open sockets and streaming HTTP responses (SSE, multipart) together; past
+   * it a new socket is closed with 1013 (try again later), a new stream gets
+   * HTTP 503 TOO_MANY_CONNECTIONS.
+   */
   maxConnections: number;
-  /** Open sockets from one client address; past it, 1013 too. */
+  /** The same, from one client address; past it 1013, or HTTP 429 TOO_MANY_CONNECTIONS. */
   maxConnectionsPerClient: number;
   /** Subscriptions on one socket; past it a new one gets an error. */
   maxSubscriptionsPerConnection: number;
@@ -67,7 +77,8 @@ export const defaultWebSocketLimits: WebSocketLimits = {
 };
 
 export interface App {
-  start(port: number, host: string): Promise<{ port: number }>;
+  /** Listens on `port` (and the metrics port, when configured) at `host`; answers the ports bound. */
+  start(port: number, host: string): Promise<{ port: number; metricsPort: number | undefined }>;
   stop(): Promise<void>;
   readonly ready: boolean;
 }
@@ -97,10 +108,11 @@ export function createApp(options: AppOptions): App {
     maxAccessReviews: options.maxAccessReviews,
     http: options.http,
     writeAs: options.writeAs,
-    metrics: options.metrics ?? new GatewayMetrics(cache),
+    metrics: options.metrics ?? new GatewayMetrics(),
   };
+  if (!options.metrics) deps.metrics.watch(cache);
   const maxBodyBytes = options.http?.maxBodyBytes ?? defaultHttpPolicy.maxBodyBytes;
-  const serveMetrics = (res: ServerResponse) => serveMetricsFrom(deps.metrics, res);
+  const metricsToken = options.metricsAccess?.token;
   const yoga = createGateway(deps);
   let started = false;
   let stopping = false;
@@ -113,7 +125,11 @@ export function createApp(options: AppOptions): App {
     res.once('finish', () =>
       stop({ path: ['/graphql', '/healthz', '/readyz', '/metrics'].includes(path) ? path : 'other', status: res.statusCode }),
     );
-    if (path === '/metrics') return void serveMetrics(res);
+    if (path === '/metrics') {
+      // Without a token, metrics are only on the metrics port (if any): this port does not have them.
+      if (metricsToken === undefined) return refuse(res, 404, 'Not found', 'NOT_FOUND');
+      return void serveMetrics(deps.metrics, metricsToken, req, res);
+    }
     if (path === '/healthz') return probe(res, 200, 'ok');
     if (path === '/readyz')
       return isReady() ? probe(res, 200, 'ok') : probe(res, 503, stopping ? 'shutting down' : 'cache not synced');
@@ -123,25 +139,69 @@ export function createApp(options: AppOptions): App {
       if (req.headers['transfer-encoding'] || !Number.isFinite(length)) return refuse(res, 411, 'Length Required');
       if (length > maxBodyBytes) return refuse(res, 413, `Request body over ${maxBodyBytes} bytes`);
     }
+    if (path === yoga.graphqlEndpoint && isStreamRequest(req)) {
+      const client = req.socket.remoteAddress ?? '';
+      if (wss.clients.size + streams.size >= limits.maxConnections)
+        return refuse(res, 503, 'Too many connections; try again later', 'TOO_MANY_CONNECTIONS');
+      if ((perClient.get(client) ?? 0) >= limits.maxConnectionsPerClient)
+        return refuse(res, 429, 'Too many connections from this address; try again later', 'TOO_MANY_CONNECTIONS');
+      const release = admit(client);
+      streams.set(res, undefined);
+      res.once('close', () => {
+        streams.delete(res);
+        release();
+      });
+    }
     return yoga.handle(req, res);
   };
   const server: Server = createServer(handle);
   const limits = { ...defaultWebSocketLimits, ...options.websocket };
   const wss = new WebSocketServer({ server, path: yoga.graphqlEndpoint, maxPayload: limits.maxMessageBytes });
+  /** Open sockets and streams per client address. */
   const perClient = new Map<string, number>();
-  wss.on('connection', (socket, req) => {
-    const client = req.socket.remoteAddress ?? '';
-    const n = (perClient.get(client) ?? 0) + 1;
-    perClient.set(client, n);
-    socket.once('close', () => {
+  const admit = (client: string) => {
+    perClient.set(client, (perClient.get(client) ?? 0) + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
       const left = (perClient.get(client) ?? 1) - 1;
       if (left > 0) perClient.set(client, left);
       else perClient.delete(client);
-    });
-    if (wss.clients.size > limits.maxConnections || n > limits.maxConnectionsPerClient) {
-      socket.close(1013, 'Too many connections; try again later');
+    };
+  };
+  /** Open streaming responses, and since when each has been unable to write (undefined while it writes). */
+  const streams = new Map<ServerResponse, number | undefined>();
+  const sseWriteTimeoutMs = options.sseWriteTimeoutMs ?? 30_000;
+  // yoga writes a stream only after the previous write drained (it waits for 'drain'), so a
+  // reader that stops holds one write here and its events in its SubscriberQueue; past the
+  // timeout the connection is destroyed, which ends the subscription.
+  const sweepStalledStreams = () => {
+    const now = Date.now();
+    for (const [res, since] of streams) {
+      if (!res.writableNeedDrain) streams.set(res, undefined);
+      else if (since === undefined) streams.set(res, now);
+      else if (now - since >= sseWriteTimeoutMs) {
+        logger.info({ stalledMs: now - since }, 'stream not read; closing it');
+        res.destroy();
+      }
     }
+  };
+  let sweeper: NodeJS.Timeout | undefined;
+  wss.on('connection', (socket, req) => {
+    const client = req.socket.remoteAddress ?? '';
+    const over =
+      wss.clients.size + streams.size > limits.maxConnections || (perClient.get(client) ?? 0) >= limits.maxConnectionsPerClient;
+    socket.once('close', admit(client));
+    if (over) socket.close(1013, 'Too many connections; try again later');
   });
+  const metricsServer =
+    options.metricsAccess?.port === undefined
+      ? undefined
+      : createServer((req, res) => {
+          if ((req.url ?? '/').split('?')[0] !== '/metrics') return refuse(res, 404, 'Not found', 'NOT_FOUND');
+          return void serveMetrics(deps.metrics, metricsToken, req, res);
+        });
   const wsServer = useServer<Record<string, unknown> | undefined, { caller?: Caller; operations?: Set<string> }>(
     {
       connectionInitWaitTimeout: limits.connectionInitTimeoutMs,
@@ -232,11 +292,20 @@ export function createApp(options: AppOptions): App {
         server.once('error', reject);
         server.listen(port, host, () => resolve());
       });
+      const metricsPort = options.metricsAccess?.port;
+      if (metricsServer && metricsPort !== undefined) {
+        await new Promise<void>((resolve, reject) => {
+          metricsServer.once('error', reject);
+          metricsServer.listen(metricsPort, host, () => resolve());
+        });
+        logger.info({ url: `http://${host}:${portOf(metricsServer, metricsPort)}/metrics` }, 'metrics listening');
+      }
+      sweeper = setInterval(sweepStalledStreams, Math.min(1_000, Math.ceil(sseWriteTimeoutMs / 4)));
+      sweeper.unref();
       started = true;
-      const address = server.address();
-      const bound = typeof address === 'object' && address ? address.port : port;
+      const bound = portOf(server, port);
       logger.info({ url: `http://${host}:${bound}/graphql` }, 'gateway listening');
-      return { port: bound };
+      return { port: bound, metricsPort: metricsServer ? portOf(metricsServer, metricsPort ?? 0) : undefined };
     },
     async stop() {
       if (stopping) return;
@@ -251,6 +320,11 @@ export function createApp(options: AppOptions): App {
       await closed;
       clearTimeout(grace);
       await new Promise<void>((resolve) => wss.close(() => resolve()));
+      clearInterval(sweeper);
+      if (metricsServer?.listening) {
+        metricsServer.closeAllConnections();
+        await new Promise<void>((resolve) => metricsServer.close(() => resolve()));
+      }
       await cache.stop();
       logger.info('stopped');
     },
@@ -258,14 +332,50 @@ export function createApp(options: AppOptions): App {
 }
 
 /** Answers before reading the body, and closes the connection so the unread body goes with it. */
-function refuse(res: ServerResponse, status: number, message: string): void {
-  res.writeHead(status, { 'Content-Type': 'application/json', Connection: 'close' });
-  res.end(
-    JSON.stringify({ errors: [{ message, extensions: { code: status === 413 ? 'REQUEST_TOO_LARGE' : 'LENGTH_REQUIRED' } }] }),
-  );
+function refuse(
+  res: ServerResponse,
+  status: number,
+  message: string,
+  code = status === 413 ? 'REQUEST_TOO_LARGE' : 'LENGTH_REQUIRED',
+  headers: Record<string, string> = {},
+): void {
+  res.writeHead(status, {
+    'Content-Type': 'application/json',
+    Connection: 'close',
+    ...(status === 429 || status === 503 ? { 'Retry-After': '5' } : {}),
+    ...headers,
+  });
+  res.end(JSON.stringify({ errors: [{ message, extensions: { code } }] }));
 }
 
-async function serveMetricsFrom(metrics: GatewayMetrics, res: ServerResponse): Promise<void> {
+function portOf(server: Server, fallback: number): number {
+  const address = server.address();
+  return typeof address === 'object' && address ? address.port : fallback;
+}
+
+/** A request yoga answers with a long-lived stream: a subscription (or any operation) over SSE or multipart. */
+function isStreamRequest(req: IncomingMessage): boolean {
+  const accept = req.headers.accept ?? '';
+  return accept.includes('text/event-stream') || accept.includes('multipart/mixed');
+}
+
+/** Constant-time comparison of a presented bearer token with the configured one. */
+function tokenMatches(header: string | undefined, token: string): boolean {
+  const presented = /^Bearer (.+)$/i.exec(header ?? '')?.[1] ?? '';
+  const digest = (s: string) => createHash('sha256').update(s).digest();
+  return timingSafeEqual(digest(presented), digest(token));
+}
+
+/** /metrics, to a caller with the token when one is configured (401 otherwise). */
+async function serveMetrics(
+  metrics: GatewayMetrics,
+  token: string | undefined,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
+  if (token !== undefined && !tokenMatches(req.headers.authorization, token)) {
+    return refuse(res, 401, 'Unauthorized: send the metrics bearer token.', 'UNAUTHENTICATED', { 'WWW-Authenticate': 'Bearer' });
+  }
   try {
     const body = await metrics.registry.metrics();
     res.writeHead(200, { 'Content-Type': metrics.registry.contentType });

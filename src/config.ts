@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { type KindName, kinds } from './kube/kinds.js';
@@ -36,6 +36,13 @@ const schema = z.object({
   tokenCacheBytes: limit,
   authFailuresPerClient: limit,
   authFailureWindowMs: limit,
+  maxSubscriptionsPerUser: limit,
+  sseWriteTimeoutMs: limit,
+  eventLogEvents: limit,
+  eventLogBytes: limit,
+  metricsOperationNames: z.coerce.number().int().min(0).max(10_000),
+  metricsPort: z.coerce.number().int().min(1).max(65535).optional(),
+  metricsTokenFile: z.string().min(1).optional(),
   host: z.string().min(1).optional(),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   kubeconfig: z.string().min(1).optional(),
@@ -102,6 +109,18 @@ export interface Config {
   namespaces: string[];
   /** Abuse limits (docs/security.md). */
   limits: Record<LimitName, number>;
+  /** Who may read /metrics (docs/operations.md). */
+  metrics: MetricsAccess;
+}
+
+/** Where /metrics is served, and to whom. */
+export interface MetricsAccess {
+  /** A second port that serves only /metrics, on the same host; none when undefined. */
+  port: number | undefined;
+  /** Bearer token a scraper must send, read from `--metrics-token-file`; without it the main port answers 404. */
+  token: string | undefined;
+  /** Distinct operation names kept as labels; the rest are `other`. */
+  operationNames: number;
 }
 
 type LimitName =
@@ -124,7 +143,11 @@ type LimitName =
   | 'tokenCacheEntries'
   | 'tokenCacheBytes'
   | 'authFailuresPerClient'
-  | 'authFailureWindowMs';
+  | 'authFailureWindowMs'
+  | 'maxSubscriptionsPerUser'
+  | 'sseWriteTimeoutMs'
+  | 'eventLogEvents'
+  | 'eventLogBytes';
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -164,6 +187,13 @@ const settings = {
   tokenCacheBytes: { env: 'TOKEN_CACHE_BYTES', default: '33554432' },
   authFailuresPerClient: { env: 'AUTH_FAILURES_PER_CLIENT', default: '20' },
   authFailureWindowMs: { env: 'AUTH_FAILURE_WINDOW_MS', default: '60000' },
+  maxSubscriptionsPerUser: { env: 'MAX_SUBSCRIPTIONS_PER_USER', default: '1000' },
+  sseWriteTimeoutMs: { env: 'SSE_WRITE_TIMEOUT_MS', default: '30000' },
+  eventLogEvents: { env: 'EVENT_LOG_EVENTS', default: '10000' },
+  eventLogBytes: { env: 'EVENT_LOG_BYTES', default: String(32 * 1024 * 1024) },
+  metricsOperationNames: { env: 'METRICS_OPERATION_NAMES', default: '100' },
+  metricsPort: { env: 'METRICS_PORT', default: undefined },
+  metricsTokenFile: { env: 'METRICS_TOKEN_FILE', default: undefined },
   cacheKinds: { env: 'CACHE_KINDS', default: 'PipelineResource,ResourceBinding,Pipeline,PipelineRun' },
   namespaces: { env: 'WATCH_NAMESPACES', default: '' },
 } as const;
@@ -201,9 +231,29 @@ const flagNames: Record<keyof typeof settings, string> = {
   tokenCacheBytes: 'token-cache-bytes',
   authFailuresPerClient: 'auth-failures-per-client',
   authFailureWindowMs: 'auth-failure-window-ms',
+  maxSubscriptionsPerUser: 'max-subscriptions-per-user',
+  sseWriteTimeoutMs: 'sse-write-timeout-ms',
+  eventLogEvents: 'event-log-events',
+  eventLogBytes: 'event-log-bytes',
+  metricsOperationNames: 'metrics-operation-names',
+  metricsPort: 'metrics-port',
+  metricsTokenFile: 'metrics-token-file',
   cacheKinds: 'cache-kinds',
   namespaces: 'namespaces',
 };
+
+/** The scrape token in a file (a mounted Secret, say), so it is not in the environment or the process list. */
+function readMetricsToken(path: string): string {
+  let token: string;
+  try {
+    token = readFileSync(path, 'utf8').trim();
+  } catch (err) {
+    throw new ConfigError(`invalid --metrics-token-file / METRICS_TOKEN_FILE: cannot read ${path}: ${(err as Error).message}`);
+  }
+  if (token.length < 16)
+    throw new ConfigError(`invalid --metrics-token-file / METRICS_TOKEN_FILE: ${path} holds under 16 characters`);
+  return token;
+}
 
 /** Parses flags and environment once; a bad value throws a ConfigError naming the setting. */
 export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
@@ -283,6 +333,15 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
       tokenCacheBytes: c.tokenCacheBytes,
       authFailuresPerClient: c.authFailuresPerClient,
       authFailureWindowMs: c.authFailureWindowMs,
+      maxSubscriptionsPerUser: c.maxSubscriptionsPerUser,
+      sseWriteTimeoutMs: c.sseWriteTimeoutMs,
+      eventLogEvents: c.eventLogEvents,
+      eventLogBytes: c.eventLogBytes,
+    },
+    metrics: {
+      port: c.metricsPort,
+      token: c.metricsTokenFile === undefined ? undefined : readMetricsToken(c.metricsTokenFile),
+      operationNames: c.metricsOperationNames,
     },
     namespaces: c.namespaces,
   };

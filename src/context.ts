@@ -17,12 +17,15 @@ export interface SubscriptionLimits {
    * WebSocket or SSE session's token is reviewed again (a token that no longer reviews ends the session).
    */
   accessRecheckMs: number;
+  /** Live subscriptions per user, over WebSocket and SSE together; past it TOO_MANY_SUBSCRIPTIONS. */
+  maxPerUser: number;
 }
 
 export const defaultSubscriptionLimits: SubscriptionLimits = {
   softLimit: 256,
   hardLimit: 4096,
   accessRecheckMs: 30_000,
+  maxPerUser: 1_000,
 };
 
 /** What every resolver gets: who asked, and how to reach Kubernetes on their behalf. */

@@ -6,6 +6,7 @@ import { ResourceCache } from './kube/ResourceCache.js';
 import type { LocalControlPlane } from './local/LocalControlPlane.js';
 import { createLogger } from './logger.js';
 import { GatewayMetrics } from './metrics.js';
+import { EventLog } from './subscriptions/EventLog.js';
 import { startTracing } from './tracing.js';
 
 async function loadKubeConfig(config: Config, plane: LocalControlPlane | undefined): Promise<KubeConfig> {
@@ -49,14 +50,20 @@ async function main(): Promise<void> {
   if (config.auth === 'anonymous') {
     logger.warn("anonymous access: every caller acts with the gateway's own Kubernetes rights; for local use only");
   }
-  const metrics = new GatewayMetrics();
+  const metrics = new GatewayMetrics({ operationNames: config.metrics.operationNames });
   const kube = new KubeClient({
     kubeConfig: await loadKubeConfig(config, plane),
     logger,
     onResponse: (method, path, status) => metrics.kubeRequest(method, path, status),
   });
   logger.info({ cluster: config.cluster.kind, server: kube.server }, 'serving cluster');
-  const cache = new ResourceCache({ client: kube, logger, kinds: config.cacheKinds, namespaces: config.namespaces });
+  const cache = new ResourceCache({
+    client: kube,
+    logger,
+    kinds: config.cacheKinds,
+    namespaces: config.namespaces,
+    eventHistory: () => new EventLog({ maxEvents: config.limits.eventLogEvents, maxBytes: config.limits.eventLogBytes }),
+  });
   metrics.watch(cache);
   const app = createApp({
     logger,
@@ -88,6 +95,9 @@ async function main(): Promise<void> {
     reviewCache: { maxEntries: config.limits.accessReviewCacheEntries, maxBytes: config.limits.accessReviewCacheBytes },
     tokenCache: { maxEntries: config.limits.tokenCacheEntries, maxBytes: config.limits.tokenCacheBytes },
     authFailures: { maxFailures: config.limits.authFailuresPerClient, windowMs: config.limits.authFailureWindowMs },
+    subscriptions: { maxPerUser: config.limits.maxSubscriptionsPerUser },
+    sseWriteTimeoutMs: config.limits.sseWriteTimeoutMs,
+    metricsAccess: { port: config.metrics.port, token: config.metrics.token },
     shutdownGraceMs: config.shutdownGraceMs,
   });
   await app.start(config.port, config.host);

@@ -2,13 +2,27 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { describeRequest } from './kube/kinds.js';
 import type { ResourceCache } from './kube/ResourceCache.js';
 
+export interface GatewayMetricsOptions {
+  /** Distinct operation names kept as labels (the first ones seen); the rest are `other`. */
+  operationNames?: number;
+}
+
+/** Longest operation name kept in a label; longer ones are cut to this. */
+export const operationNameMaxLength = 64;
+
 /**
  * The gateway's Prometheus metrics, one registry per process (tests build
  * several gateways in one process). Cache and subscriber figures are read from
  * the cache when scraped, so they can never drift from it.
+ *
+ * Every label comes from a bounded set, so no caller can grow the output:
+ * operation names (chosen by callers) are cut to 64 characters and only the
+ * first `operationNames` distinct ones are kept, the rest being `other`.
  */
 export class GatewayMetrics {
   readonly registry = new Registry();
+  private readonly operationNames = new Set<string>();
+  private readonly maxOperationNames: number;
   readonly httpDuration = new Histogram({
     name: 'gateway_http_request_duration_seconds',
     help: 'HTTP requests by method, path and status.',
@@ -42,8 +56,18 @@ export class GatewayMetrics {
     registers: [this.registry],
   });
 
-  constructor(cache?: ResourceCache) {
-    if (cache) this.watch(cache);
+  constructor(options: GatewayMetricsOptions = {}) {
+    this.maxOperationNames = options.operationNames ?? 100;
+  }
+
+  /** The label for an operation name: itself cut to 64 characters while the set has room, else `other`. */
+  operationLabel(name: string | undefined): string {
+    if (name === undefined) return 'anonymous';
+    const label = name.slice(0, operationNameMaxLength);
+    if (this.operationNames.has(label)) return label;
+    if (this.operationNames.size >= this.maxOperationNames) return 'other';
+    this.operationNames.add(label);
+    return label;
   }
 
   /** Adds the cache's figures, read at each scrape. */
@@ -64,6 +88,21 @@ export class GatewayMetrics {
     per('gateway_watch_restarts', 'Watches restarted after an error, since start.', (s) => s.restarts);
     per('gateway_watch_expired', 'Relists after 410 Gone, since start.', (s) => s.expired);
     per('gateway_watch_stalls', 'Silent watches restarted by the watchdog, since start.', (s) => s.stalls);
+    for (const [name, help, value] of [
+      ['gateway_event_log_events', 'Events kept for resuming subscribers (`since`), by kind.', (h) => h.events],
+      ['gateway_event_log_bytes', 'Estimated bytes of the events kept for resuming subscribers, by kind.', (h) => h.bytes],
+    ] as const satisfies readonly (readonly [string, string, (h: ResourceCache['histories'][number]) => number])[]) {
+      new Gauge({
+        name,
+        help,
+        labelNames: ['kind'] as const,
+        registers: [this.registry],
+        collect() {
+          this.reset();
+          for (const h of cache.histories) this.set({ kind: h.kind }, value(h));
+        },
+      });
+    }
     new Gauge({
       name: 'gateway_subscribers',
       help: 'Live subscriptions, by kind.',

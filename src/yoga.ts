@@ -3,7 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
 import { GraphQLError, type GraphQLSchema } from 'graphql';
-import { createYoga, type YogaServerInstance } from 'graphql-yoga';
+import { createYoga, useExecutionCancellation, type YogaServerInstance } from 'graphql-yoga';
 import type { Logger } from 'pino';
 import { AccessReviewBudget } from './auth/AccessReviewBudget.js';
 import { type Authenticator, bearerToken, TooManyFailedTokens } from './auth/Authenticator.js';
@@ -19,6 +19,7 @@ import { useMetrics } from './plugins/useMetrics.js';
 import { type QueryLimits, useQueryLimits } from './plugins/useQueryLimits.js';
 import { type RateLimit, useRateLimit } from './plugins/useRateLimit.js';
 import { useSessionReview } from './plugins/useSessionReview.js';
+import { useSubscriptionLimits } from './plugins/useSubscriptionLimits.js';
 import { useTracing } from './plugins/useTracing.js';
 
 export interface GatewayDeps {
@@ -132,6 +133,9 @@ export function createGateway(deps: GatewayDeps): YogaServerInstance<ServerConte
       useExecutionBudget(http.budget),
       useRateLimit(http.rate),
       ...(deps.authenticator ? [useSessionReview({ authenticator: deps.authenticator, logger: deps.logger })] : []),
+      useSubscriptionLimits(subscriptions.maxPerUser),
+      // A closed HTTP stream (SSE) returns its subscription's iterator, so its SubscriberQueue is released.
+      useExecutionCancellation(),
       ...(http.introspection ? [] : [useDisableIntrospection()]),
     ],
     graphiql: { subscriptionsProtocol: 'WS', title: 'Tekton resources' },

@@ -1,5 +1,4 @@
 import type { Logger } from 'pino';
-import { EventLog } from '../subscriptions/EventLog.js';
 import { indexes } from './indexes.js';
 import type { KubeClient } from './KubeClient.js';
 import { type KindName, type KubeObject, kinds } from './kinds.js';
@@ -12,20 +11,37 @@ export interface ResourceCacheOptions {
   /** Cache only these namespaces (one watch per kind and namespace); all namespaces when empty. */
   namespaces?: readonly string[];
   reflector?: Partial<Pick<ReflectorOptions, 'watchTimeoutSeconds' | 'stallGraceMs' | 'backoff'>>;
-  /** Events kept per kind for subscribers that resume (`since`). */
-  eventLogSize?: number;
+  /**
+   * Each kind's recent events, for subscribers that resume (`since`); made
+   * above this layer (src/subscriptions/EventLog.ts). Without it nothing is
+   * kept and every resume gets RESYNC.
+   */
+  eventHistory?: (kind: KindName) => EventHistory;
 }
+
+/** What a kind's event history offers the cache and its subscribers. */
+export interface EventHistory {
+  append(event: ReflectorEvent): void;
+  /** Marks the history complete from `resourceVersion` on (after the first LIST). */
+  completeFrom(resourceVersion: string | undefined): void;
+  /** Events after `resourceVersion`, oldest first; undefined when the history no longer reaches back that far. */
+  since(resourceVersion: string): ReflectorEvent[] | undefined;
+  /** Events held. */
+  readonly size: number;
+  /** Estimated bytes held. */
+  readonly bytes: number;
+}
+
+/** Keeps nothing: every `since` is answered with RESYNC. */
+const noHistory: EventHistory = { append() {}, completeFrom() {}, since: () => undefined, size: 0, bytes: 0 };
 
 /** One kind's cached objects, over one reflector per cached namespace. */
 export class KindCache {
   /** Recent events, for subscribers that resume with `since`. */
-  readonly log: EventLog;
-
   constructor(
     private readonly reflectors: readonly Reflector[],
-    logSize = 10_000,
+    readonly log: EventHistory = noHistory,
   ) {
-    this.log = new EventLog(logSize);
     for (const r of reflectors) r.subscribe((event) => this.log.append(event));
     void Promise.all(reflectors.map((r) => r.synced)).then(() => this.log.completeFrom(this.resourceVersion));
   }
@@ -112,7 +128,7 @@ export class ResourceCache {
           }),
       );
       this.reflectors.push(...rs);
-      this.byKind.set(name, new KindCache(rs, options.eventLogSize));
+      this.byKind.set(name, new KindCache(rs, options.eventHistory?.(name)));
     }
   }
 
@@ -137,7 +153,6 @@ export class ResourceCache {
     return this.byKind.has(name);
   }
 
-  /** The cache of a kind; throws when the kind is not cached (use `has` or the loaders). */
   /** Per reflector: its kind, namespace and counters, for /metrics. */
   get stats() {
     return this.reflectors.map((r) => ({
@@ -151,11 +166,17 @@ export class ResourceCache {
     }));
   }
 
+  /** Per cached kind: the events and estimated bytes its history holds, for /metrics. */
+  get histories(): { kind: KindName; events: number; bytes: number }[] {
+    return [...this.byKind].map(([kind, c]) => ({ kind, events: c.log.size, bytes: c.log.bytes }));
+  }
+
   /** Live subscriptions per cached kind. */
   get subscribers(): { kind: KindName; count: number }[] {
     return [...this.byKind].map(([kind, c]) => ({ kind, count: c.listenerCount }));
   }
 
+  /** The cache of a kind; throws when the kind is not cached (use `has` or the loaders). */
   reflector(name: KindName): KindCache {
     const c = this.byKind.get(name);
     if (!c) throw new Error(`${name} is not cached`);

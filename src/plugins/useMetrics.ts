@@ -1,13 +1,19 @@
-import { type GraphQLError, getOperationAST } from 'graphql';
+import { type GraphQLError, getOperationAST, Kind } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { GatewayMetrics } from '../metrics.js';
 
-/** Operation durations by type and name, errors by code, subscription events by field. */
+/**
+ * Operation durations by type and name, errors by code, subscription events by
+ * field. Names chosen by callers go through `GatewayMetrics.operationLabel`, so
+ * the label sets stay bounded.
+ */
 export function useMetrics(metrics: GatewayMetrics): Plugin {
   const countErrors = (errors: readonly (Error | GraphQLError)[] | undefined, fallback = 'INTERNAL_SERVER_ERROR') => {
     for (const e of errors ?? []) {
       const code = 'extensions' in e ? (e.extensions as { code?: unknown } | undefined)?.code : undefined;
-      metrics.errors.inc({ code: String(code ?? fallback) });
+      // Codes are the gateway's own constants; anything else is one label.
+      const label = String(code ?? fallback);
+      metrics.errors.inc({ code: /^[A-Z][A-Z_]{0,39}$/.test(label) ? label : 'other' });
     }
   };
   return {
@@ -15,7 +21,7 @@ export function useMetrics(metrics: GatewayMetrics): Plugin {
       const op = getOperationAST(args.document, args.operationName);
       const stop = metrics.operationDuration.startTimer({
         type: op?.operation ?? 'unknown',
-        name: op?.name?.value ?? 'anonymous',
+        name: metrics.operationLabel(op?.name?.value),
       });
       return {
         onExecuteDone({ result }) {
@@ -27,7 +33,8 @@ export function useMetrics(metrics: GatewayMetrics): Plugin {
     onSubscribe({ args }) {
       const op = getOperationAST(args.document, args.operationName);
       const field = op?.selectionSet.selections[0];
-      const kind = field && 'name' in field ? field.name.value : 'unknown';
+      // A field of the schema's Subscription type (validated); a fragment's name would be the caller's choice.
+      const kind = field?.kind === Kind.FIELD ? field.name.value : 'other';
       return {
         onSubscribeResult() {
           return {

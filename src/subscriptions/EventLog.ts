@@ -1,4 +1,6 @@
+import type { KubeObject } from '../kube/kinds.js';
 import type { ReflectorEvent } from '../kube/Reflector.js';
+import type { EventHistory } from '../kube/ResourceCache.js';
 
 /** Compares resourceVersions as numbers (etcd revisions, as every apiserver issues them); undefined when either is not. */
 export function compareVersions(a: string, b: string): number | undefined {
@@ -8,20 +10,62 @@ export function compareVersions(a: string, b: string): number | undefined {
   return x < y ? -1 : x > y ? 1 : 0;
 }
 
+export interface EventLogLimits {
+  /** Events kept per kind. */
+  maxEvents: number;
+  /** Estimated bytes kept per kind (see `estimateBytes`); the oldest events go first. */
+  maxBytes: number;
+}
+
 /**
- * The last `capacity` events of a kind, so a subscriber that reconnects with
- * the last resourceVersion it saw gets what it missed. `floor` is the version
- * from which the log is complete: the first LIST's, then the newest event it
- * has had to drop.
+ * 10,000 events, and 32 MiB per kind: four cached kinds hold at most 128 MiB of
+ * history, well inside the Deployment's 768 MiB heap, while a kind of small
+ * objects (a few KB each) still keeps all 10,000 events.
  */
-export class EventLog {
-  private readonly ring: (ReflectorEvent | undefined)[];
+export const defaultEventLogLimits: EventLogLimits = { maxEvents: 10_000, maxBytes: 32 * 1024 * 1024 };
+
+/**
+ * The size of an object as JSON, estimated without serializing it: string
+ * lengths (one byte a character, as V8 stores ASCII) plus a few bytes for
+ * each key, number and punctuation. Objects come from JSON.parse, so no cycles.
+ */
+export function estimateBytes(value: unknown): number {
+  if (typeof value === 'string') return value.length + 2;
+  if (value === null || typeof value !== 'object') return 8;
+  let n = 2;
+  if (Array.isArray(value)) {
+    for (const v of value) n += estimateBytes(v) + 1;
+    return n;
+  }
+  for (const key in value) n += key.length + 4 + estimateBytes((value as Record<string, unknown>)[key]);
+  return n;
+}
+
+interface Entry {
+  event: ReflectorEvent;
+  bytes: number;
+}
+
+/**
+ * The recent events of a kind, so a subscriber that reconnects with the last
+ * resourceVersion it saw gets what it missed. Bounded by events and by
+ * estimated bytes, so large objects written often cannot hold memory for
+ * nobody: an old version or a deleted object is kept only while it is inside
+ * the window. `floor` is the version from which the log is complete: the first
+ * LIST's, then the newest event it has had to drop; `since` older than it
+ * answers undefined (the subscriber gets RESYNC).
+ */
+export class EventLog implements EventHistory {
+  readonly limits: EventLogLimits;
+  private readonly ring: (Entry | undefined)[];
   private start = 0;
   private length = 0;
+  private totalBytes = 0;
   private floor: string | undefined;
 
-  constructor(readonly capacity = 10_000) {
-    this.ring = new Array(capacity);
+  constructor(limits: Partial<EventLogLimits> = {}) {
+    this.limits = { ...defaultEventLogLimits, ...limits };
+    this.ring = new Array(this.limits.maxEvents);
   }
 
   /** Marks the log complete from `resourceVersion` on (after the cache's first LIST). */
@@ -30,13 +74,28 @@ export class EventLog {
   }
 
   append(event: ReflectorEvent): void {
-    if (this.length === this.capacity) {
-      this.floor = (this.ring[this.start] as ReflectorEvent).resourceVersion;
-      this.start = (this.start + 1) % this.capacity;
-      this.length--;
+    const bytes = estimateBytes(event.object as KubeObject);
+    // An event larger than the whole budget cannot be replayed: the log restarts after it.
+    if (bytes > this.limits.maxBytes) {
+      while (this.length > 0) this.dropOldest();
+      this.floor = event.resourceVersion;
+      return;
     }
-    this.ring[(this.start + this.length) % this.capacity] = event;
+    while (this.length === this.limits.maxEvents || (this.length > 0 && this.totalBytes + bytes > this.limits.maxBytes)) {
+      this.dropOldest();
+    }
+    this.ring[(this.start + this.length) % this.limits.maxEvents] = { event, bytes };
     this.length++;
+    this.totalBytes += bytes;
+  }
+
+  private dropOldest(): void {
+    const entry = this.ring[this.start] as Entry;
+    this.ring[this.start] = undefined; // the event (and its object) is garbage from here
+    this.floor = entry.event.resourceVersion;
+    this.totalBytes -= entry.bytes;
+    this.start = (this.start + 1) % this.limits.maxEvents;
+    this.length--;
   }
 
   /** Events after `resourceVersion`, oldest first; undefined when the log no longer reaches back that far. */
@@ -46,7 +105,7 @@ export class EventLog {
     if (c === undefined || c < 0) return undefined;
     const out: ReflectorEvent[] = [];
     for (let i = this.length - 1; i >= 0; i--) {
-      const e = this.ring[(this.start + i) % this.capacity] as ReflectorEvent;
+      const e = (this.ring[(this.start + i) % this.limits.maxEvents] as Entry).event;
       const d = compareVersions(e.resourceVersion, resourceVersion);
       if (d === undefined || d <= 0) break;
       out.push(e);
@@ -54,7 +113,13 @@ export class EventLog {
     return out.reverse();
   }
 
+  /** Events held. */
   get size(): number {
     return this.length;
+  }
+
+  /** Estimated bytes held. */
+  get bytes(): number {
+    return this.totalBytes;
   }
 }

@@ -11,6 +11,7 @@ import type { ReadMode } from '../../src/loaders.js';
 const defaultKinds = parseConfig([], {}).cacheKinds;
 
 import { GatewayMetrics } from '../../src/metrics.js';
+import { EventLog, type EventLogLimits } from '../../src/subscriptions/EventLog.js';
 import { clientFor, kubeconfigPath, testLogger } from './cluster.js';
 import { assertNoSecret } from './secrets.js';
 
@@ -18,6 +19,8 @@ export interface TestGateway {
   app: App;
   cache: ResourceCache;
   url: string;
+  /** The metrics port's /metrics, when the gateway was given one. */
+  metricsUrl: string | undefined;
   /**
    * POSTs a GraphQL operation; returns the parsed body. `data` is untyped by
    * default: tests check GraphQL answers with assertions, not with types.
@@ -41,7 +44,8 @@ export async function startGateway(
     readMode?: ReadMode;
     kinds?: KindName[];
     subscriptions?: Partial<SubscriptionLimits>;
-    eventLogSize?: number;
+    /** Each kind's event log (src/subscriptions/EventLog.ts); the defaults otherwise. */
+    eventLog?: Partial<EventLogLimits>;
     /** Another cluster than the shared one (fault tests run their own). */
     kubeconfig?: string;
     reflector?: ResourceCacheOptions['reflector'];
@@ -51,9 +55,14 @@ export async function startGateway(
     authFailures?: AppOptions['authFailures'];
     http?: AppOptions['http'];
     writeAs?: AppOptions['writeAs'];
+    websocket?: AppOptions['websocket'];
+    metricsAccess?: AppOptions['metricsAccess'];
+    sseWriteTimeoutMs?: number;
+    /** Distinct operation names kept as metric labels. */
+    metricsOperationNames?: number;
   } = {},
 ): Promise<TestGateway> {
-  const metrics = new GatewayMetrics();
+  const metrics = new GatewayMetrics({ operationNames: options.metricsOperationNames });
   const kube = clientFor(options.kubeconfig ?? kubeconfigPath('admin'), (method, path, status) =>
     metrics.kubeRequest(method, path, status),
   );
@@ -61,7 +70,7 @@ export async function startGateway(
     client: kube,
     logger: testLogger,
     kinds: options.kinds ?? defaultKinds,
-    eventLogSize: options.eventLogSize,
+    eventHistory: () => new EventLog(options.eventLog),
     reflector: options.reflector,
   });
   metrics.watch(cache);
@@ -79,9 +88,12 @@ export async function startGateway(
     writeAs: options.writeAs,
     metrics,
     http: options.http,
+    websocket: options.websocket,
+    metricsAccess: options.metricsAccess,
+    sseWriteTimeoutMs: options.sseWriteTimeoutMs,
     shutdownGraceMs: 2_000,
   });
-  const { port } = await app.start(0, '127.0.0.1');
+  const { port, metricsPort } = await app.start(0, '127.0.0.1');
   await cache.synced();
   const url = `http://127.0.0.1:${port}/graphql`;
   const clients: Client[] = [];
@@ -89,6 +101,7 @@ export async function startGateway(
     app,
     cache,
     url,
+    metricsUrl: metricsPort === undefined ? undefined : `http://127.0.0.1:${metricsPort}/metrics`,
     async gql(query, variables, token) {
       const res = await fetch(url, {
         method: 'POST',

@@ -134,7 +134,16 @@ describe('deploy/base', () => {
     expect(d.spec.replicas).toBe(2);
     expect(pod.containers).toHaveLength(1);
     expect(c.image).toBe('tekton-resource-gateway:latest');
-    expect(c.ports).toEqual([{ name: 'http', containerPort: 4000, protocol: 'TCP' }]);
+    expect(c.ports).toEqual([
+      { name: 'http', containerPort: 4000, protocol: 'TCP' },
+      { name: 'metrics', containerPort: 9090, protocol: 'TCP' },
+    ]);
+    // Prometheus finds the pods' metrics port by annotation; the Service does not carry it.
+    expect(d.spec.template.metadata.annotations).toEqual({
+      'prometheus.io/scrape': 'true',
+      'prometheus.io/port': '9090',
+      'prometheus.io/path': '/metrics',
+    });
     expect(c.livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'http' });
     expect(c.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'http' });
     expect(c.startupProbe.httpGet).toEqual({ path: '/readyz', port: 'http' });
@@ -176,6 +185,8 @@ describe('deploy/base', () => {
       namespaces: [],
     });
     expect(Number(env.PORT)).toBe(gatewayContainer(base).ports[0].containerPort);
+    expect(config.metrics).toEqual({ port: 9090, token: undefined, operationNames: 100 });
+    expect(config.metrics.port).toBe(gatewayContainer(base).ports[1].containerPort);
     const rules = (find(base, 'ClusterRole') as Obj).rules as { apiGroups: string[]; resources: string[]; verbs: string[] }[];
     for (const kind of config.cacheKinds) {
       const { group, plural } = kinds[kind];
@@ -318,8 +329,11 @@ describe('the rendered manifests on a real apiserver', () => {
 
   it('is enough for the gateway: as its ServiceAccount it syncs, and serves callers as themselves', async () => {
     await applyGatewayIdentity();
-    await withGatewayProcess(envOf(base), async ({ gql, output }) => {
+    await withGatewayProcess(envOf(base), async ({ gql, output, metricsUrl, url }) => {
       expect((await gql('{ pipelineResources(first: 1) { totalCount } }')).status).toBe(401);
+      // Metrics on the metrics port only (which the Service does not expose); the main port has none.
+      expect((await fetch(metricsUrl)).status).toBe(200);
+      expect((await fetch(`${url}/metrics`)).status).toBe(404);
       // A read from the cache, checked with a TokenReview and a SubjectAccessReview.
       const read = await gql('{ pipelineResources(namespace: "team-a", first: 1) { totalCount } }', 'alice');
       expect(read.body.errors).toBeUndefined();
@@ -436,7 +450,7 @@ async function createAs(user: 'alice' | 'mallory', gql: Gql): Promise<string> {
  */
 async function withGatewayProcess(
   env: Record<string, string>,
-  check: (g: { gql: Gql; output: () => string }) => Promise<void>,
+  check: (g: { gql: Gql; output: () => string; metricsUrl: string; url: string }) => Promise<void>,
 ): Promise<void> {
   const { status } = await admin.request<{ status: { token: string } }>(
     'POST',
@@ -453,11 +467,25 @@ async function withGatewayProcess(
     ]),
   );
   const port = await freePort();
+  // The manifests' METRICS_PORT, moved to a free port (flags win over the environment).
+  const metricsPort = await freePort();
   let child: ChildProcess | undefined;
   try {
     child = spawn(
       process.execPath,
-      ['--import', 'tsx', 'src/index.ts', '--kubeconfig', kubeconfig, '--port', String(port), '--host', '127.0.0.1'],
+      [
+        '--import',
+        'tsx',
+        'src/index.ts',
+        '--kubeconfig',
+        kubeconfig,
+        '--port',
+        String(port),
+        '--host',
+        '127.0.0.1',
+        '--metrics-port',
+        String(metricsPort),
+      ],
       { env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let output = '';
@@ -486,7 +514,7 @@ async function withGatewayProcess(
       });
       return { status: res.status, body: (await res.json()) as { data?: any; errors?: unknown[] } };
     };
-    await check({ gql, output: () => output });
+    await check({ gql, output: () => output, metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`, url });
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
   } finally {

@@ -24,7 +24,7 @@ beforeAll(async () => {
   ns = a.name;
   other = b.name;
   cleanups.push(a.remove, b.remove);
-  gw = await startGateway({ eventLogSize: 50 });
+  gw = await startGateway({ eventLog: { maxEvents: 50 } });
 });
 
 afterAll(async () => {

@@ -6,10 +6,11 @@ import { createObjects, gitResource } from '../helpers/objects.js';
 let gw: TestGateway;
 let ns: string;
 let remove: () => Promise<void>;
+const scrapeToken = 'metrics-test-scrape-token';
 
 beforeAll(async () => {
   ({ name: ns, remove } = await createNamespace('metrics'));
-  gw = await startGateway();
+  gw = await startGateway({ metricsAccess: { token: scrapeToken } });
 });
 
 afterAll(async () => {
@@ -35,7 +36,7 @@ it('/metrics shows requests, operations, errors, Kubernetes calls, the cache and
   await gw.gql('{ pipelineResources(labelSelector: "a in (") { totalCount } }');
   await gw.gql('{ nope }');
 
-  const res = await fetch(gw.url.replace('/graphql', '/metrics'));
+  const res = await fetch(gw.url.replace('/graphql', '/metrics'), { headers: { authorization: `Bearer ${scrapeToken}` } });
   expect(res.status).toBe(200);
   const text = await res.text();
   expect(value(text, 'gateway_http_request_duration_seconds_count', { path: '/graphql', status: '200' })).toBeGreaterThanOrEqual(

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { ConfigError, parseConfig } from '../../src/config.js';
 
@@ -66,6 +69,10 @@ it('takes every abuse limit from flags or the environment, with safe defaults', 
     tokenCacheBytes: 33554432,
     authFailuresPerClient: 20,
     authFailureWindowMs: 60000,
+    maxSubscriptionsPerUser: 1000,
+    sseWriteTimeoutMs: 30000,
+    eventLogEvents: 10000,
+    eventLogBytes: 33554432,
   });
   expect(parseConfig(['--max-depth', '5'], { MAX_COST: '100' }).limits).toMatchObject({ maxDepth: 5, maxCost: 100 });
   expect(parseConfig(['--max-resolved-objects', '50'], { MAX_RESPONSE_BYTES: '4096' }).limits).toMatchObject({
@@ -77,6 +84,28 @@ it('takes every abuse limit from flags or the environment, with safe defaults', 
     authFailuresPerClient: 3,
   });
   expect(() => parseConfig(['--max-depth', '0'], {})).toThrow(/--max-depth \/ MAX_DEPTH "0"/);
+});
+
+it('serves /metrics to nobody by default: no metrics port, no token, 100 operation names', () => {
+  expect(parseConfig([], {}).metrics).toEqual({ port: undefined, token: undefined, operationNames: 100 });
+  const dir = mkdtempSync(join(tmpdir(), 'metrics-token-'));
+  try {
+    const file = join(dir, 'token');
+    writeFileSync(file, 'a-scrape-token-of-some-length\n');
+    expect(
+      parseConfig(['--metrics-port', '9090', '--metrics-token-file', file], { METRICS_OPERATION_NAMES: '0' }).metrics,
+    ).toEqual({
+      port: 9090,
+      token: 'a-scrape-token-of-some-length',
+      operationNames: 0,
+    });
+    writeFileSync(file, 'short');
+    expect(() => parseConfig(['--metrics-token-file', file], {})).toThrow(/METRICS_TOKEN_FILE: .* holds under 16 characters/);
+    expect(() => parseConfig(['--metrics-token-file', join(dir, 'none')], {})).toThrow(/METRICS_TOKEN_FILE: cannot read/);
+    expect(() => parseConfig([], { METRICS_PORT: '0' })).toThrow(/--metrics-port \/ METRICS_PORT "0"/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 it('in a pod without a ServiceAccount token, refuses to start rather than fall back to local mode', () => {

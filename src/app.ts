@@ -6,6 +6,7 @@ import { WebSocketServer } from 'ws';
 import { Authenticator } from './auth/Authenticator.js';
 import { Authorizer } from './auth/Authorizer.js';
 import type { Caller } from './auth/Caller.js';
+import { browserGuards, isEventStream, type Refusal } from './browserGuards.js';
 import type { SubscriptionLimits } from './context.js';
 import type { KubeClient } from './kube/KubeClient.js';
 import type { ResourceCache } from './kube/ResourceCache.js';
@@ -18,8 +19,13 @@ export interface AppOptions {
   logger: Logger;
   kube: KubeClient;
   cache: ResourceCache;
-  /** `token`: every caller authenticates and acts as themselves; `anonymous`: local use only. */
+  /**
+   * `token`: every caller authenticates and acts as themselves; `anonymous` (local use only): callers
+   * without a token act with the gateway's rights, callers with one as themselves.
+   */
   auth: 'token' | 'anonymous';
+  /** Local mode: answer only a loopback `Host` on the served port (DNS rebinding); others get 421. */
+  loopbackHostsOnly?: boolean;
   /** `naive` turns the cache and batching off for reads (benchmarks only). */
   readMode?: ReadMode;
   /** How long in-flight requests may finish after stop() begins. */
@@ -71,7 +77,8 @@ type EnvelopedArgs = ExecutionArgs & {
 /** The HTTP server, the WebSocket server and yoga on one port and path (`/graphql`). */
 export function createApp(options: AppOptions): App {
   const { logger, cache } = options;
-  const authenticator = options.auth === 'token' ? new Authenticator({ client: options.kube, logger }) : undefined;
+  // Anonymous mode authenticates too: a caller who sends a token acts as that user.
+  const authenticator = new Authenticator({ client: options.kube, logger });
   const authorizer = new Authorizer({ client: options.kube, logger, ttlMs: options.accessReviewTtlMs });
   const deps = {
     schema,
@@ -79,6 +86,7 @@ export function createApp(options: AppOptions): App {
     cache,
     kube: options.kube,
     authenticator,
+    anonymous: options.auth === 'anonymous',
     authorizer,
     readMode: options.readMode,
     subscriptions: options.subscriptions,
@@ -89,6 +97,10 @@ export function createApp(options: AppOptions): App {
   const maxBodyBytes = options.http?.maxBodyBytes ?? defaultHttpPolicy.maxBodyBytes;
   const serveMetrics = (res: ServerResponse) => serveMetricsFrom(deps.metrics, res);
   const yoga = createGateway(deps);
+  const guards = browserGuards({
+    corsOrigins: options.http?.corsOrigins ?? defaultHttpPolicy.corsOrigins,
+    loopbackHostsOnly: options.loopbackHostsOnly ?? false,
+  });
   let started = false;
   let stopping = false;
   const isReady = () => started && !stopping && cache.ready;
@@ -100,6 +112,8 @@ export function createApp(options: AppOptions): App {
     res.once('finish', () =>
       stop({ path: ['/graphql', '/healthz', '/readyz', '/metrics'].includes(path) ? path : 'other', status: res.statusCode }),
     );
+    const refusal = guards.host(req) ?? (isEventStream(req) ? guards.origin(req) : undefined);
+    if (refusal) return refuse(res, refusal);
     if (path === '/metrics') return void serveMetrics(res);
     if (path === '/healthz') return probe(res, 200, 'ok');
     if (path === '/readyz')
@@ -107,14 +121,26 @@ export function createApp(options: AppOptions): App {
     if (stopping) res.setHeader('Connection', 'close');
     if (req.method === 'POST') {
       const length = Number(req.headers['content-length']);
-      if (req.headers['transfer-encoding'] || !Number.isFinite(length)) return refuse(res, 411, 'Length Required');
-      if (length > maxBodyBytes) return refuse(res, 413, `Request body over ${maxBodyBytes} bytes`);
+      if (req.headers['transfer-encoding'] || !Number.isFinite(length))
+        return refuse(res, { status: 411, code: 'LENGTH_REQUIRED', message: 'Length Required' });
+      if (length > maxBodyBytes)
+        return refuse(res, { status: 413, code: 'REQUEST_TOO_LARGE', message: `Request body over ${maxBodyBytes} bytes` });
     }
     return yoga.handle(req, res);
   };
   const server: Server = createServer(handle);
   const limits = { ...defaultWebSocketLimits, ...options.websocket };
-  const wss = new WebSocketServer({ server, path: yoga.graphqlEndpoint, maxPayload: limits.maxMessageBytes });
+  const wss = new WebSocketServer({
+    server,
+    path: yoga.graphqlEndpoint,
+    maxPayload: limits.maxMessageBytes,
+    // The upgrade is answered with the refusal's status and its message as the body.
+    verifyClient: ({ req }, done) => {
+      const refusal = guards.host(req) ?? guards.origin(req);
+      if (refusal) done(false, refusal.status, refusal.message);
+      else done(true);
+    },
+  });
   const perClient = new Map<string, number>();
   wss.on('connection', (socket, req) => {
     const client = req.socket.remoteAddress ?? '';
@@ -230,11 +256,9 @@ export function createApp(options: AppOptions): App {
 }
 
 /** Answers before reading the body, and closes the connection so the unread body goes with it. */
-function refuse(res: ServerResponse, status: number, message: string): void {
+function refuse(res: ServerResponse, { status, code, message }: Refusal): void {
   res.writeHead(status, { 'Content-Type': 'application/json', Connection: 'close' });
-  res.end(
-    JSON.stringify({ errors: [{ message, extensions: { code: status === 413 ? 'REQUEST_TOO_LARGE' : 'LENGTH_REQUIRED' } }] }),
-  );
+  res.end(JSON.stringify({ errors: [{ message, extensions: { code } }] }));
 }
 
 async function serveMetricsFrom(metrics: GatewayMetrics, res: ServerResponse): Promise<void> {

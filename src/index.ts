@@ -47,7 +47,9 @@ async function main(): Promise<void> {
     plane = await startLocalCluster(config.cluster.dir, config.seed, logger);
   }
   if (config.auth === 'anonymous') {
-    logger.warn("anonymous access: every caller acts with the gateway's own Kubernetes rights; for local use only");
+    logger.warn(
+      "anonymous access on loopback: callers without a token act with the local admin's rights; a bearer token acts as its user",
+    );
   }
   const metrics = new GatewayMetrics();
   const kube = new KubeClient({
@@ -63,6 +65,7 @@ async function main(): Promise<void> {
     kube,
     cache,
     auth: config.auth,
+    loopbackHostsOnly: config.cluster.kind === 'local',
     writeAs: config.writeAs,
     metrics,
     http: {
@@ -76,6 +79,12 @@ async function main(): Promise<void> {
         maxCost: config.limits.maxCost,
       },
       rate: { burst: config.limits.rateBurst, perSecond: config.limits.ratePerSecond },
+      yaml: {
+        maxBytes: config.limits.yamlMaxBytes,
+        maxDepth: config.limits.yamlMaxDepth,
+        maxAliases: config.limits.yamlMaxAliases,
+        parseTimeoutMs: config.limits.yamlParseTimeoutMs,
+      },
     },
     websocket: {
       maxMessageBytes: config.limits.wsMaxMessageBytes,

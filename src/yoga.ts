@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
-import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
 import { GraphQLError, type GraphQLSchema } from 'graphql';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import type { Logger } from 'pino';
@@ -13,10 +12,12 @@ import type { KubeClient } from './kube/KubeClient.js';
 import type { ResourceCache } from './kube/ResourceCache.js';
 import { ObjectLoaders, type ReadMode } from './loaders.js';
 import type { GatewayMetrics } from './metrics.js';
+import { useIntrospectionSwitch } from './plugins/useIntrospectionSwitch.js';
 import { useMetrics } from './plugins/useMetrics.js';
 import { type QueryLimits, useQueryLimits } from './plugins/useQueryLimits.js';
 import { type RateLimit, useRateLimit } from './plugins/useRateLimit.js';
 import { useTracing } from './plugins/useTracing.js';
+import { defaultYamlLimits, type YamlLimits } from './resources/readYaml.js';
 
 export interface GatewayDeps {
   schema: GraphQLSchema;
@@ -25,8 +26,10 @@ export interface GatewayDeps {
   /** The gateway's own client: the cache's reads and, in anonymous mode, every write. */
   kube: KubeClient;
   authorizer: Authorizer;
-  /** Absent in anonymous mode. */
-  authenticator: Authenticator | undefined;
+  /** Verifies bearer tokens, in anonymous mode too: a caller who sends one acts as themselves. */
+  authenticator: Authenticator;
+  /** Anonymous local mode: a request without an `Authorization` header acts with the gateway's own rights. */
+  anonymous: boolean;
   readMode?: ReadMode;
   metrics: GatewayMetrics;
   /** How writes reach Kubernetes as the caller (token mode only). */
@@ -39,10 +42,12 @@ export interface GatewayDeps {
 export interface HttpPolicy {
   /** Origins allowed to call from a browser (CORS); none means same-origin only. */
   corsOrigins: string[];
-  /** Schema introspection (GraphiQL needs it). */
+  /** Schema introspection and federation's `_service { sdl }` (GraphiQL and routers need them). */
   introspection: boolean;
   query: Partial<QueryLimits>;
   rate: Partial<RateLimit>;
+  /** YAML inputs: size, nesting, aliases, parse time. */
+  yaml: Partial<YamlLimits>;
   /** Largest request body; a larger one gets 413 before it is read. */
   maxBodyBytes: number;
 }
@@ -52,6 +57,7 @@ export const defaultHttpPolicy: HttpPolicy = {
   introspection: true,
   query: {},
   rate: {},
+  yaml: {},
   maxBodyBytes: 256 * 1024,
 };
 
@@ -70,9 +76,15 @@ export function unauthenticated(): GraphQLError {
   });
 }
 
-/** The caller of a request, as Kubernetes knows them; throws UNAUTHENTICATED. */
-export async function authenticate(deps: Pick<GatewayDeps, 'authenticator'>, header: string | null | undefined): Promise<Caller> {
-  if (!deps.authenticator) return localCaller;
+/**
+ * The caller of a request, as Kubernetes knows them; throws UNAUTHENTICATED. In anonymous mode a request
+ * without credentials is the local caller; one that sends any, even bad ones, is reviewed like any other.
+ */
+export async function authenticate(
+  deps: Pick<GatewayDeps, 'authenticator' | 'anonymous'>,
+  header: string | null | undefined,
+): Promise<Caller> {
+  if (deps.anonymous && !header) return localCaller;
   const token = bearerToken(header);
   if (!token) throw unauthenticated();
   const caller = await deps.authenticator.authenticate(token);
@@ -84,6 +96,7 @@ export async function authenticate(deps: Pick<GatewayDeps, 'authenticator'>, hea
 export function createGateway(deps: GatewayDeps): YogaServerInstance<ServerContext, Context> {
   const subscriptions = { ...defaultSubscriptionLimits, ...deps.subscriptions };
   const http = { ...defaultHttpPolicy, ...deps.http };
+  const yaml = { ...defaultYamlLimits, ...http.yaml };
   return createYoga<ServerContext, Context>({
     schema: deps.schema,
     graphqlEndpoint: '/graphql',
@@ -99,7 +112,7 @@ export function createGateway(deps: GatewayDeps): YogaServerInstance<ServerConte
       useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf', 'authorization'] }),
       ...useQueryLimits(http.query),
       useRateLimit(http.rate),
-      ...(http.introspection ? [] : [useDisableIntrospection()]),
+      useIntrospectionSwitch(http.introspection),
     ],
     graphiql: { subscriptionsProtocol: 'WS', title: 'Tekton resources' },
     // Unexpected errors become "Unexpected error." with code INTERNAL_SERVER_ERROR; the cause is logged.
@@ -137,6 +150,7 @@ export function createGateway(deps: GatewayDeps): YogaServerInstance<ServerConte
         loaders: new ObjectLoaders({ cache: deps.cache, kube, caller, authorizer: deps.authorizer, mode: deps.readMode }),
         kube,
         subscriptions,
+        yaml,
         ...(closeConnection ? { closeConnection } : {}),
       };
     },

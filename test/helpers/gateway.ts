@@ -48,6 +48,7 @@ export async function startGateway(
     accessReviewTtlMs?: number;
     http?: AppOptions['http'];
     writeAs?: AppOptions['writeAs'];
+    loopbackHostsOnly?: AppOptions['loopbackHostsOnly'];
   } = {},
 ): Promise<TestGateway> {
   const metrics = new GatewayMetrics();
@@ -71,6 +72,7 @@ export async function startGateway(
     subscriptions: options.subscriptions,
     accessReviewTtlMs: options.accessReviewTtlMs,
     writeAs: options.writeAs,
+    loopbackHostsOnly: options.loopbackHostsOnly,
     metrics,
     http: options.http,
     shutdownGraceMs: 2_000,

@@ -6,6 +6,7 @@ import { createClient } from 'graphql-ws';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { eventually, kubeconfigPath } from '../helpers/cluster.js';
+import { userToken } from '../helpers/hostile.js';
 import { freePort, writeKubeconfig } from '../helpers/net.js';
 
 interface Gateway {
@@ -59,12 +60,25 @@ describe('the gateway process', () => {
     );
   });
 
-  it('becomes ready after the cache syncs, and on SIGTERM closes sockets with 1001 and exits 0', async () => {
+  it('refuses anonymous access to a named cluster with exit code 2', async () => {
     const g = await startProcess(['--kubeconfig', kubeconfigPath(), '--auth', 'anonymous']);
+    expect(await g.exited).toBe(2);
+    expect(g.output().trim()).toBe(
+      "tekton-resource-gateway: --auth anonymous is only allowed in local mode (no --kubeconfig, KUBECONFIG or ServiceAccount): with a named cluster every caller would act with the gateway's rights; use --auth token",
+    );
+  });
+
+  it('becomes ready after the cache syncs, and on SIGTERM closes sockets with 1001 and exits 0', async () => {
+    const g = await startProcess(['--kubeconfig', kubeconfigPath(), '--auth', 'token']);
     await eventually(async () => ((await status(g.port, '/readyz')) === 200 ? true : undefined), 30_000);
     expect(await status(g.port, '/healthz')).toBe(200);
 
-    const client = createClient({ url: `ws://127.0.0.1:${g.port}/graphql`, webSocketImpl: WebSocket, retryAttempts: 0 });
+    const client = createClient({
+      url: `ws://127.0.0.1:${g.port}/graphql`,
+      webSocketImpl: WebSocket,
+      retryAttempts: 0,
+      connectionParams: { authorization: `Bearer ${userToken('admin')}` },
+    });
     let closeCode: number | undefined;
     let connected = false;
     client.on('connected', () => {
@@ -90,7 +104,7 @@ describe('the gateway process', () => {
   it('stays up and not ready while Kubernetes is unreachable, retrying with backoff', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'unreachable-'));
     const kubeconfig = writeKubeconfig(dir, { server: `https://127.0.0.1:${await freePort()}` }, 'x');
-    const g = await startProcess(['--kubeconfig', kubeconfig, '--auth', 'anonymous']);
+    const g = await startProcess(['--kubeconfig', kubeconfig, '--auth', 'token']);
     await eventually(async () => ((await status(g.port, '/healthz')) === 200 ? true : undefined), 30_000);
     await eventually(() => ((g.output().match(/list\/watch failed; retrying/g) ?? []).length >= 3 ? true : undefined), 20_000);
     expect(await status(g.port, '/readyz')).toBe(503);

@@ -32,6 +32,7 @@ const workerSource = `
 const { parentPort, workerData } = require('node:worker_threads');
 const { parseAllDocuments } = require(workerData.yamlPath);
 const { text, maxDepth, maxAliases } = workerData;
+parentPort.postMessage('ready');
 const depthOver = (root) => {
   const stack = [[root, 1]];
   while (stack.length) {
@@ -106,20 +107,25 @@ function parseInWorker(text: string, limits: YamlLimits): Promise<YamlDocument[]
       resourceLimits: { maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 16, stackSizeMb: 4 },
     });
     let settled = false;
+    let timer: NodeJS.Timeout | undefined;
     const settle = (fn: () => void) => {
       if (settled) return;
       settled = true;
-      clearTimeout(timer);
+      if (timer) clearTimeout(timer);
       void worker.terminate();
       fn();
     };
-    const timer = setTimeout(
-      () => settle(() => reject(refused(`not read within ${limits.parseTimeoutMs} ms: split it or simplify its nesting`))),
-      limits.parseTimeoutMs,
-    );
-    worker.once('message', (m: { documents?: YamlDocument[]; limit?: string }) =>
-      settle(() => (m.documents ? resolve(m.documents) : reject(refused(m.limit ?? 'not read')))),
-    );
+    // The clock starts once the worker has loaded the parser: only the parse is the input's doing.
+    worker.on('message', (m: 'ready' | { documents?: YamlDocument[]; limit?: string }) => {
+      if (m === 'ready') {
+        timer = setTimeout(
+          () => settle(() => reject(refused(`not read within ${limits.parseTimeoutMs} ms: split it or simplify its nesting`))),
+          limits.parseTimeoutMs,
+        );
+        return;
+      }
+      settle(() => (m.documents ? resolve(m.documents) : reject(refused(m.limit ?? 'not read'))));
+    });
     worker.once('error', (err: Error & { code?: string }) =>
       settle(() =>
         reject(

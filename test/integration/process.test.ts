@@ -1,10 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient } from 'graphql-ws';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { commandLine, LocalControlPlane } from '../../src/local/LocalControlPlane.js';
 import { eventually, kubeconfigPath } from '../helpers/cluster.js';
 import { userToken } from '../helpers/hostile.js';
 import { freePort, writeKubeconfig } from '../helpers/net.js';
@@ -113,4 +114,55 @@ describe('the gateway process', () => {
     g.child.kill('SIGTERM');
     expect(await g.exited).toBe(0);
   });
+});
+
+describe('local mode after a crash', () => {
+  it('takes its control plane down with it when SIGKILLed, and clears a leftover from an earlier run', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'local-crash-'));
+    const pidFile = join(dir, 'kube-testserver.pid');
+    const binary = LocalControlPlane.ensureBinary();
+    const env = { KUBE_TESTSERVER_BIN: binary };
+    const args = ['--local-dir', dir, '--seed', 'false'];
+    const ready = (g: Gateway) => async () => ((await status(g.port, '/readyz')) === 200 ? true : undefined);
+    try {
+      // An earlier run's server that outlived it (stdin not a pipe: as a server from before this fix, or one started by hand).
+      const leftover = spawn(binary, ['--data-dir', dir], { stdio: 'ignore' });
+      writeFileSync(pidFile, `${leftover.pid}\n`);
+      await eventually(() => (existsSync(join(dir, 'ready')) ? true : undefined), 240_000);
+
+      const first = await startProcess(args, env);
+      await eventually(ready(first), 240_000);
+      expect(first.output()).toContain(
+        `stopping a leftover kube-testserver (pid ${leftover.pid}) from an earlier run that still holds ${dir}`,
+      );
+      expect(leftover.exitCode ?? leftover.signalCode).not.toBeNull();
+      const child = Number(readFileSync(pidFile, 'utf8'));
+      expect(child).not.toBe(leftover.pid);
+      expect(commandLine(child)).toContain(`kube-testserver --data-dir ${dir}`);
+
+      first.child.kill('SIGKILL');
+      expect(await first.exited).toBeNull();
+      // The child sees its stdin close and shuts down like on SIGTERM.
+      await eventually(() => (commandLine(child) === undefined ? true : undefined), 60_000);
+      expect(readFileSync(join(dir, 'apiserver.log'), 'utf8')).toContain(
+        'kube-testserver: stdin closed (the process that started it is gone): shutting down',
+      );
+
+      const second = await startProcess(args, env);
+      await eventually(ready(second), 240_000);
+      expect(second.output()).toContain(
+        `removed a stale ${pidFile} (pid ${child} is not a kube-testserver for this folder; left from an earlier run)`,
+      );
+      const next = Number(readFileSync(pidFile, 'utf8'));
+      second.child.kill('SIGTERM');
+      expect(await second.exited).toBe(0);
+      expect(commandLine(next)).toBeUndefined();
+      expect(existsSync(pidFile)).toBe(false);
+    } finally {
+      for (const pid of existsSync(pidFile) ? [Number(readFileSync(pidFile, 'utf8'))] : []) {
+        if (commandLine(pid)) process.kill(pid, 'SIGKILL');
+      }
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 900_000);
 });

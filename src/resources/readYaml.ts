@@ -85,16 +85,15 @@ const refused = (message: string) => new ValidationError([{ path: 'yaml', messag
 export async function readYaml(text: string, limits: YamlLimits): Promise<YamlDocument[]> {
   const bytes = Buffer.byteLength(text);
   if (bytes > limits.maxBytes) throw refused(`${bytes} bytes; at most ${limits.maxBytes}`);
-  if (parsing >= maxParsing) {
-    if (waiting.length >= maxWaiting) throw new UnavailableError('Too many YAML inputs are being read; try again shortly.');
-    await new Promise<void>((resolve) => waiting.push(resolve));
-  }
-  parsing++;
+  if (parsing < maxParsing) parsing++;
+  else if (waiting.length >= maxWaiting) throw new UnavailableError('Too many YAML inputs are being read; try again shortly.');
+  else await new Promise<void>((resolve) => waiting.push(resolve)); // a finishing parse hands its slot over
   try {
     return await parseInWorker(text, limits);
   } finally {
-    parsing--;
-    waiting.shift()?.();
+    const next = waiting.shift();
+    if (next) next();
+    else parsing--;
   }
 }
 

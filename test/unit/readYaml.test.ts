@@ -61,3 +61,13 @@ it('stops a parse that takes too long, off the event loop', async () => {
   // The event loop kept turning: before, such a parse blocked it for its whole duration.
   expect(lag.max / 1e6).toBeLessThan(250);
 });
+
+it('reads at most 2 inputs at once and lets 16 wait; past that, UnavailableError, and the others still finish', async () => {
+  const slow = `${'['.repeat(60_000)}${']'.repeat(60_000)}`;
+  const limits = { ...defaultYamlLimits, parseTimeoutMs: 300 };
+  const outcomes = await Promise.allSettled(Array.from({ length: 19 }, () => readYaml(slow, limits)));
+  const names = outcomes.map((o) => (o.status === 'rejected' ? (o.reason as Error).constructor.name : 'fulfilled'));
+  expect(names.filter((n) => n === 'ValidationError')).toHaveLength(18);
+  expect(names.filter((n) => n === 'UnavailableError')).toHaveLength(1);
+  expect(await readYaml('a: 1', defaultYamlLimits)).toEqual([{ value: { a: 1 } }]);
+}, 60_000);

@@ -1,6 +1,6 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import { createApp } from './app.js';
-import { type Config, ConfigError, parseConfig } from './config.js';
+import { type Config, ConfigError, isLoopback, parseConfig } from './config.js';
 import { KubeClient } from './kube/KubeClient.js';
 import { ResourceCache } from './kube/ResourceCache.js';
 import type { LocalControlPlane } from './local/LocalControlPlane.js';
@@ -65,7 +65,9 @@ async function main(): Promise<void> {
     kube,
     cache,
     auth: config.auth,
-    loopbackHostsOnly: config.cluster.kind === 'local',
+    // Local mode on loopback (anonymous by default): a DNS-rebinding page must not reach it. Bound elsewhere, local
+    // mode takes tokens (parseConfig) and is reached by other names.
+    loopbackHostsOnly: config.cluster.kind === 'local' && isLoopback(config.host),
     writeAs: config.writeAs,
     metrics,
     http: {

@@ -12,7 +12,7 @@
 //	<data>/ready                 written once the cluster serves; removed on exit
 //
 // SIGTERM or SIGINT stops the apiserver, then etcd, then exits 0. When its
-// stdin is a pipe, the end of that pipe does the same: the process that
+// stdin is a pipe or a socket, its end does the same: the process that
 // started it is gone, however it died (docs/decisions/007).
 package main
 

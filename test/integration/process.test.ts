@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createClient } from 'graphql-ws';
@@ -165,4 +166,44 @@ describe('local mode after a crash', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 900_000);
+
+  it('replaces a port kept in state.json that another program took since', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'local-ports-'));
+    const logged: string[] = [];
+    const plane = () => new LocalControlPlane({ dataDir: dir, log: (line) => logged.push(line) });
+    const ports = () => {
+      const st = JSON.parse(readFileSync(join(dir, 'state.json'), 'utf8'));
+      return [st.apiServerPort, st.etcdPort, st.etcdPeerPort] as number[];
+    };
+    const held: Server[] = [];
+    try {
+      const first = plane();
+      await first.start();
+      const before = ports();
+      await first.stop();
+      for (const port of before) {
+        const server = createServer();
+        await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+        held.push(server);
+      }
+      const second = plane();
+      await second.start();
+      const after = ports();
+      await second.stop();
+      expect(after.filter((p) => before.includes(p))).toEqual([]);
+      const log = readFileSync(join(dir, 'apiserver.log'), 'utf8');
+      for (const port of before) {
+        expect(log).toContain(
+          `kube-testserver: port ${port} from ${join(dir, 'state.json')} is in use by another process; choosing a new one`,
+        );
+      }
+      expect(JSON.parse(readFileSync(join(dir, 'kubeconfig'), 'utf8')).clusters[0].cluster.server).toBe(
+        `https://127.0.0.1:${after[0]}`,
+      );
+      expect(logged).toEqual([]); // both stopped cleanly: no pid file left to clear
+    } finally {
+      for (const server of held) server.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 600_000);
 });

@@ -40,7 +40,7 @@ export class LocalControlPlane {
     this.log = options.log ?? ((line) => process.stderr.write(`${line}\n`));
   }
 
-  /** The running server's pid, written at spawn and removed at stop; a crash leaves it behind. */
+  /** The running server's pid and its owner's (this process), written at spawn and removed at stop; a crash leaves it. */
   get pidFile(): string {
     return join(this.dataDir, 'kube-testserver.pid');
   }
@@ -97,7 +97,7 @@ export class LocalControlPlane {
     // it and the server shuts down (docs/decisions/007-control-plane-dies-with-its-parent.md).
     const child = spawn(binary, ['--data-dir', this.dataDir], { stdio: ['pipe', out, out] });
     this.child = child;
-    if (child.pid !== undefined) writeFileSync(this.pidFile, `${child.pid}\n`);
+    if (child.pid !== undefined) writeFileSync(this.pidFile, `${child.pid}\n${process.pid}\n`);
     this.exited = new Promise((done) => child.once('exit', (code) => done(code)));
     const deadline = Date.now() + this.startTimeoutMs;
     let exitCode: number | null | undefined;
@@ -134,12 +134,17 @@ export class LocalControlPlane {
    * their parent, or one started by hand): the new server would hang or fail.
    * A pid file of a process that is gone is removed; a live kube-testserver
    * serving this folder is stopped (SIGTERM, then SIGKILL after 20 s). Either
-   * is logged. A pid that is now another program's is left alone.
+   * is logged. A pid that is now another program's is left alone. A server
+   * whose owner is still its parent belongs to another running gateway: that
+   * is an error, not a leftover.
    */
   async clearLeftover(): Promise<void> {
     let pid: number;
+    let owner: number;
     try {
-      pid = Number.parseInt(readFileSync(this.pidFile, 'utf8'), 10);
+      [pid = Number.NaN, owner = Number.NaN] = readFileSync(this.pidFile, 'utf8')
+        .split('\n')
+        .map((l) => Number.parseInt(l, 10));
     } catch {
       return; // no pid file: nothing left behind, or a clean stop
     }
@@ -148,6 +153,11 @@ export class LocalControlPlane {
       this.log(`removed a stale ${this.pidFile} (pid ${pid} is not a kube-testserver for this folder; left from an earlier run)`);
       rmSync(this.pidFile, { force: true });
       return;
+    }
+    if (Number.isInteger(owner) && parentPid(pid) === owner) {
+      throw new Error(
+        `${this.dataDir} is in use by another running gateway (pid ${owner}, its kube-testserver pid ${pid}): stop it, or pass another --local-dir`,
+      );
     }
     this.log(`stopping a leftover kube-testserver (pid ${pid}) from an earlier run that still holds ${this.dataDir}`);
     process.kill(pid, 'SIGTERM');
@@ -158,6 +168,20 @@ export class LocalControlPlane {
     }
     rmSync(this.pidFile, { force: true });
     this.log(`leftover kube-testserver (pid ${pid}) stopped`);
+  }
+}
+
+/** A process's parent pid, or undefined when it is gone. */
+function parentPid(pid: number): number | undefined {
+  try {
+    if (existsSync('/proc')) {
+      // `pid (comm) state ppid …`; comm may hold spaces and parentheses, so read after the last `)`.
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      return Number.parseInt(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1] ?? '', 10);
+    }
+    return Number.parseInt(execFileSync('ps', ['-o', 'ppid=', '-p', String(pid)], { encoding: 'utf8' }).trim(), 10);
+  } catch {
+    return undefined;
   }
 }
 
@@ -174,10 +198,12 @@ export function commandLine(pid: number): string | undefined {
   }
   try {
     // macOS and other systems without /proc.
-    return execFileSync('ps', ['-o', 'stat=,command=', '-p', String(pid)], { encoding: 'utf8' })
-      .trim()
-      .replace(/^Z\S*\s.*$/s, '')
-      .replace(/^\S+\s+/, '') || undefined;
+    return (
+      execFileSync('ps', ['-o', 'stat=,command=', '-p', String(pid)], { encoding: 'utf8' })
+        .trim()
+        .replace(/^Z\S*\s.*$/s, '')
+        .replace(/^\S+\s+/, '') || undefined
+    );
   } catch {
     return undefined;
   }

@@ -137,9 +137,19 @@ describe('local mode after a crash', () => {
         `stopping a leftover kube-testserver (pid ${leftover.pid}) from an earlier run that still holds ${dir}`,
       );
       expect(leftover.exitCode ?? leftover.signalCode).not.toBeNull();
-      const child = Number(readFileSync(pidFile, 'utf8'));
+      const child = Number.parseInt(readFileSync(pidFile, 'utf8'), 10);
       expect(child).not.toBe(leftover.pid);
       expect(commandLine(child)).toContain(`kube-testserver --data-dir ${dir}`);
+      expect(readFileSync(pidFile, 'utf8')).toBe(`${child}\n${first.child.pid}\n`);
+
+      // A second gateway on the same folder must not take the running one's control plane away.
+      const concurrent = await startProcess(args, env);
+      expect(await concurrent.exited).toBe(1);
+      expect(concurrent.output()).toContain(
+        `tekton-resource-gateway: ${dir} is in use by another running gateway (pid ${first.child.pid}, its kube-testserver pid ${child}): stop it, or pass another --local-dir`,
+      );
+      expect(commandLine(child)).toContain('kube-testserver');
+      expect(await status(first.port, '/readyz')).toBe(200);
 
       first.child.kill('SIGKILL');
       expect(await first.exited).toBeNull();
@@ -154,13 +164,13 @@ describe('local mode after a crash', () => {
       expect(second.output()).toContain(
         `removed a stale ${pidFile} (pid ${child} is not a kube-testserver for this folder; left from an earlier run)`,
       );
-      const next = Number(readFileSync(pidFile, 'utf8'));
+      const next = Number.parseInt(readFileSync(pidFile, 'utf8'), 10);
       second.child.kill('SIGTERM');
       expect(await second.exited).toBe(0);
       expect(commandLine(next)).toBeUndefined();
       expect(existsSync(pidFile)).toBe(false);
     } finally {
-      for (const pid of existsSync(pidFile) ? [Number(readFileSync(pidFile, 'utf8'))] : []) {
+      for (const pid of existsSync(pidFile) ? [Number.parseInt(readFileSync(pidFile, 'utf8'), 10)] : []) {
         if (commandLine(pid)) process.kill(pid, 'SIGKILL');
       }
       rmSync(dir, { recursive: true, force: true });

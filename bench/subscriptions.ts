@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
+import { KubeConfig } from '@kubernetes/client-node';
 import WebSocket from 'ws';
 import { defaultWebSocketLimits } from '../src/app.js';
 import type { KubeClient } from '../src/kube/KubeClient.js';
@@ -98,8 +99,8 @@ async function spawnGateway(root: string, kubeconfigPath: string, say: (msg: str
   const port = await freePort();
   const env: Record<string, string> = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' };
   if (process.env.CACHE_KINDS) env.CACHE_KINDS = process.env.CACHE_KINDS;
-  // Anonymous: every subscriber is the same local user, so the per-user cap is lifted to the run's size.
-  const args = ['--kubeconfig', kubeconfigPath, '--auth', 'anonymous', '--port', String(port), '--host', '127.0.0.1'];
+  // Token mode: anonymous access is refused with a named cluster; every subscriber is the admin, one user, so the per-user cap is lifted to the run's size.
+  const args = ['--kubeconfig', kubeconfigPath, '--auth', 'token', '--port', String(port), '--host', '127.0.0.1'];
   args.push('--max-subscriptions-per-user', '1000000');
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/index.ts', ...args, '--log-level', 'warn'], {
     cwd: root,
@@ -211,6 +212,8 @@ class Subscribers {
   constructor(
     private readonly url: string,
     private readonly perSocket: number,
+    /** `Bearer <token>`, sent in every socket's connection_init. */
+    private readonly authorization: string,
   ) {}
 
   async open(count: number): Promise<void> {
@@ -239,7 +242,7 @@ class Subscribers {
         const acked = new Promise<void>((resolve) => {
           this.acks[s] = resolve;
         });
-        ws.send(JSON.stringify({ type: 'connection_init', payload: {} }));
+        ws.send(JSON.stringify({ type: 'connection_init', payload: { authorization: this.authorization } }));
         await Promise.race([
           acked,
           delay(30_000).then(() => {
@@ -412,7 +415,7 @@ export async function subscriptionBench(o: SubscriptionBenchOptions): Promise<Su
     await delay(rssSettleMs);
     const rssBefore = rss(gw.pid).rss;
 
-    subs = new Subscribers(`ws://127.0.0.1:${gw.port}/graphql`, perSocket);
+    subs = new Subscribers(`ws://127.0.0.1:${gw.port}/graphql`, perSocket, `Bearer ${adminToken(o.kubeconfigPath)}`);
     o.say(`subscriptions: opening ${socketCount} sockets`);
     await subs.open(socketCount);
     await delay(rssSettleMs);
@@ -538,4 +541,13 @@ export async function subscriptionBench(o: SubscriptionBenchOptions): Promise<Su
     await stopAll();
     deregister();
   }
+}
+
+/** The bearer token of a kubeconfig's current user (the bench cluster's admin). */
+function adminToken(kubeconfigPath: string): string {
+  const kc = new KubeConfig();
+  kc.loadFromFile(kubeconfigPath);
+  const token = kc.getCurrentUser()?.token;
+  if (!token) throw new Error(`${kubeconfigPath}: the current user has no token; the bench needs one`);
+  return token;
 }

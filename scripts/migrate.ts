@@ -10,8 +10,12 @@ import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
 import { ValidationError } from '../src/errors.js';
 import { type MigrationNote, migratedObjects, migrateLegacy } from '../src/resources/migrate.js';
+import { defaultYamlLimits, readYaml } from '../src/resources/readYaml.js';
 
-function main(argv: string[]): number {
+/** The user's own file: the gateway's nesting and alias bounds, but any size and a minute to read it. */
+const fileLimits = { ...defaultYamlLimits, maxBytes: Number.MAX_SAFE_INTEGER, parseTimeoutMs: 60_000 };
+
+async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
     options: { namespace: { type: 'string', short: 'n' }, help: { type: 'boolean', short: 'h' } },
@@ -24,7 +28,7 @@ function main(argv: string[]): number {
   }
   const text = file === '-' ? readFileSync(0, 'utf8') : readFileSync(file, 'utf8');
   try {
-    const m = migrateLegacy(text, { namespace: values.namespace });
+    const m = migrateLegacy(await readYaml(text, fileLimits), { namespace: values.namespace });
     process.stdout.write(
       migratedObjects(m)
         .map((o) => stringify(o))
@@ -44,4 +48,4 @@ function main(argv: string[]): number {
   }
 }
 
-process.exitCode = main(process.argv.slice(2));
+process.exitCode = await main(process.argv.slice(2));

@@ -9,6 +9,7 @@ import type { AuthFailureLimit } from './auth/AuthFailureLimiter.js';
 import { Authorizer, type ReviewCacheLimits } from './auth/Authorizer.js';
 import type { Caller } from './auth/Caller.js';
 import { reviewSession } from './auth/sessions.js';
+import { browserGuards, isEventStream, type Refusal } from './browserGuards.js';
 import type { MetricsAccess } from './config.js';
 import { defaultSubscriptionLimits, type SubscriptionLimits } from './context.js';
 import type { KubeClient } from './kube/KubeClient.js';
@@ -22,8 +23,13 @@ export interface AppOptions {
   logger: Logger;
   kube: KubeClient;
   cache: ResourceCache;
-  /** `token`: every caller authenticates and acts as themselves; `anonymous`: local use only. */
+  /**
+   * `token`: every caller authenticates and acts as themselves; `anonymous` (local use only): callers
+   * without a token act with the gateway's rights, callers with one as themselves.
+   */
   auth: 'token' | 'anonymous';
+  /** Local mode: answer only a loopback `Host` on the served port (DNS rebinding); others get 421. */
+  loopbackHostsOnly?: boolean;
   /** `naive` turns the cache and batching off for reads (benchmarks only). */
   readMode?: ReadMode;
   /** How long in-flight requests may finish after stop() begins. */
@@ -90,10 +96,13 @@ type EnvelopedArgs = ExecutionArgs & {
 /** The HTTP server, the WebSocket server and yoga on one port and path (`/graphql`). */
 export function createApp(options: AppOptions): App {
   const { logger, cache } = options;
-  const authenticator =
-    options.auth === 'token'
-      ? new Authenticator({ client: options.kube, logger, cache: options.tokenCache, failures: options.authFailures })
-      : undefined;
+  // Anonymous mode authenticates too: a caller who sends a token acts as that user.
+  const authenticator = new Authenticator({
+    client: options.kube,
+    logger,
+    cache: options.tokenCache,
+    failures: options.authFailures,
+  });
   const authorizer = new Authorizer({ client: options.kube, logger, cache: options.reviewCache });
   const subscriptionLimits = { ...defaultSubscriptionLimits, ...options.subscriptions };
   const deps = {
@@ -102,6 +111,7 @@ export function createApp(options: AppOptions): App {
     cache,
     kube: options.kube,
     authenticator,
+    anonymous: options.auth === 'anonymous',
     authorizer,
     readMode: options.readMode,
     subscriptions: options.subscriptions,
@@ -114,6 +124,10 @@ export function createApp(options: AppOptions): App {
   const maxBodyBytes = options.http?.maxBodyBytes ?? defaultHttpPolicy.maxBodyBytes;
   const metricsToken = options.metricsAccess?.token;
   const yoga = createGateway(deps);
+  const guards = browserGuards({
+    corsOrigins: options.http?.corsOrigins ?? defaultHttpPolicy.corsOrigins,
+    loopbackHostsOnly: options.loopbackHostsOnly ?? false,
+  });
   let started = false;
   let stopping = false;
   const isReady = () => started && !stopping && cache.ready;
@@ -125,9 +139,11 @@ export function createApp(options: AppOptions): App {
     res.once('finish', () =>
       stop({ path: ['/graphql', '/healthz', '/readyz', '/metrics'].includes(path) ? path : 'other', status: res.statusCode }),
     );
+    const refusal = guards.host(req) ?? (isEventStream(req) ? guards.origin(req) : undefined);
+    if (refusal) return refuse(res, refusal);
     if (path === '/metrics') {
       // Without a token, metrics are only on the metrics port (if any): this port does not have them.
-      if (metricsToken === undefined) return refuse(res, 404, 'Not found', 'NOT_FOUND');
+      if (metricsToken === undefined) return refuse(res, { status: 404, code: 'NOT_FOUND', message: 'Not found' });
       return void serveMetrics(deps.metrics, metricsToken, req, res);
     }
     if (path === '/healthz') return probe(res, 200, 'ok');
@@ -136,15 +152,21 @@ export function createApp(options: AppOptions): App {
     if (stopping) res.setHeader('Connection', 'close');
     if (req.method === 'POST') {
       const length = Number(req.headers['content-length']);
-      if (req.headers['transfer-encoding'] || !Number.isFinite(length)) return refuse(res, 411, 'Length Required');
-      if (length > maxBodyBytes) return refuse(res, 413, `Request body over ${maxBodyBytes} bytes`);
+      if (req.headers['transfer-encoding'] || !Number.isFinite(length))
+        return refuse(res, { status: 411, code: 'LENGTH_REQUIRED', message: 'Length Required' });
+      if (length > maxBodyBytes)
+        return refuse(res, { status: 413, code: 'REQUEST_TOO_LARGE', message: `Request body over ${maxBodyBytes} bytes` });
     }
-    if (path === yoga.graphqlEndpoint && isStreamRequest(req)) {
+    if (path === yoga.graphqlEndpoint && isEventStream(req)) {
       const client = req.socket.remoteAddress ?? '';
       if (wss.clients.size + streams.size >= limits.maxConnections)
-        return refuse(res, 503, 'Too many connections; try again later', 'TOO_MANY_CONNECTIONS');
+        return refuse(res, { status: 503, code: 'TOO_MANY_CONNECTIONS', message: 'Too many connections; try again later' });
       if ((perClient.get(client) ?? 0) >= limits.maxConnectionsPerClient)
-        return refuse(res, 429, 'Too many connections from this address; try again later', 'TOO_MANY_CONNECTIONS');
+        return refuse(res, {
+          status: 429,
+          code: 'TOO_MANY_CONNECTIONS',
+          message: 'Too many connections from this address; try again later',
+        });
       const release = admit(client);
       streams.set(res, undefined);
       res.once('close', () => {
@@ -156,7 +178,17 @@ export function createApp(options: AppOptions): App {
   };
   const server: Server = createServer(handle);
   const limits = { ...defaultWebSocketLimits, ...options.websocket };
-  const wss = new WebSocketServer({ server, path: yoga.graphqlEndpoint, maxPayload: limits.maxMessageBytes });
+  const wss = new WebSocketServer({
+    server,
+    path: yoga.graphqlEndpoint,
+    maxPayload: limits.maxMessageBytes,
+    // The upgrade is answered with the refusal's status and its message as the body.
+    verifyClient: ({ req }, done) => {
+      const refusal = guards.host(req) ?? guards.origin(req);
+      if (refusal) done(false, refusal.status, refusal.message);
+      else done(true);
+    },
+  });
   /** Open sockets and streams per client address. */
   const perClient = new Map<string, number>();
   const admit = (client: string) => {
@@ -199,7 +231,8 @@ export function createApp(options: AppOptions): App {
     options.metricsAccess?.port === undefined
       ? undefined
       : createServer((req, res) => {
-          if ((req.url ?? '/').split('?')[0] !== '/metrics') return refuse(res, 404, 'Not found', 'NOT_FOUND');
+          if ((req.url ?? '/').split('?')[0] !== '/metrics')
+            return refuse(res, { status: 404, code: 'NOT_FOUND', message: 'Not found' });
           return void serveMetrics(deps.metrics, metricsToken, req, res);
         });
   const wsServer = useServer<Record<string, unknown> | undefined, { caller?: Caller; operations?: Set<string> }>(
@@ -332,13 +365,7 @@ export function createApp(options: AppOptions): App {
 }
 
 /** Answers before reading the body, and closes the connection so the unread body goes with it. */
-function refuse(
-  res: ServerResponse,
-  status: number,
-  message: string,
-  code = status === 413 ? 'REQUEST_TOO_LARGE' : 'LENGTH_REQUIRED',
-  headers: Record<string, string> = {},
-): void {
+function refuse(res: ServerResponse, { status, code, message }: Refusal, headers: Record<string, string> = {}): void {
   res.writeHead(status, {
     'Content-Type': 'application/json',
     Connection: 'close',
@@ -351,12 +378,6 @@ function refuse(
 function portOf(server: Server, fallback: number): number {
   const address = server.address();
   return typeof address === 'object' && address ? address.port : fallback;
-}
-
-/** A request yoga answers with a long-lived stream: a subscription (or any operation) over SSE or multipart. */
-function isStreamRequest(req: IncomingMessage): boolean {
-  const accept = req.headers.accept ?? '';
-  return accept.includes('text/event-stream') || accept.includes('multipart/mixed');
 }
 
 /** Constant-time comparison of a presented bearer token with the configured one. */
@@ -374,7 +395,11 @@ async function serveMetrics(
   res: ServerResponse,
 ): Promise<void> {
   if (token !== undefined && !tokenMatches(req.headers.authorization, token)) {
-    return refuse(res, 401, 'Unauthorized: send the metrics bearer token.', 'UNAUTHENTICATED', { 'WWW-Authenticate': 'Bearer' });
+    return refuse(
+      res,
+      { status: 401, code: 'UNAUTHENTICATED', message: 'Unauthorized: send the metrics bearer token.' },
+      { 'WWW-Authenticate': 'Bearer' },
+    );
   }
   try {
     const body = await metrics.registry.metrics();

@@ -43,6 +43,10 @@ const schema = z.object({
   metricsOperationNames: z.coerce.number().int().min(0).max(10_000),
   metricsPort: z.coerce.number().int().min(1).max(65535).optional(),
   metricsTokenFile: z.string().min(1).optional(),
+  yamlMaxBytes: limit,
+  yamlMaxDepth: limit,
+  yamlMaxAliases: limit,
+  yamlParseTimeoutMs: limit,
   host: z.string().min(1).optional(),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   kubeconfig: z.string().min(1).optional(),
@@ -91,7 +95,10 @@ export interface Config {
   host: string;
   logLevel: z.infer<typeof schema>['logLevel'];
   cluster: ClusterSource;
-  /** `anonymous` serves every caller with the gateway's own rights; only for local use. */
+  /**
+   * `anonymous` serves callers without a token with the gateway's own rights; only in local mode on a
+   * loopback host (parseConfig refuses it elsewhere). A caller who sends a token acts as themselves.
+   */
   auth: 'token' | 'anonymous';
   /** `token`: writes carry the caller's own token; `impersonate`: the gateway's identity impersonates the caller. */
   writeAs: 'token' | 'impersonate';
@@ -147,7 +154,11 @@ type LimitName =
   | 'maxSubscriptionsPerUser'
   | 'sseWriteTimeoutMs'
   | 'eventLogEvents'
-  | 'eventLogBytes';
+  | 'eventLogBytes'
+  | 'yamlMaxBytes'
+  | 'yamlMaxDepth'
+  | 'yamlMaxAliases'
+  | 'yamlParseTimeoutMs';
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -194,6 +205,10 @@ const settings = {
   metricsOperationNames: { env: 'METRICS_OPERATION_NAMES', default: '100' },
   metricsPort: { env: 'METRICS_PORT', default: undefined },
   metricsTokenFile: { env: 'METRICS_TOKEN_FILE', default: undefined },
+  yamlMaxBytes: { env: 'YAML_MAX_BYTES', default: '131072' },
+  yamlMaxDepth: { env: 'YAML_MAX_DEPTH', default: '32' },
+  yamlMaxAliases: { env: 'YAML_MAX_ALIASES', default: '100' },
+  yamlParseTimeoutMs: { env: 'YAML_PARSE_TIMEOUT_MS', default: '2000' },
   cacheKinds: { env: 'CACHE_KINDS', default: 'PipelineResource,ResourceBinding,Pipeline,PipelineRun' },
   namespaces: { env: 'WATCH_NAMESPACES', default: '' },
 } as const;
@@ -238,6 +253,10 @@ const flagNames: Record<keyof typeof settings, string> = {
   metricsOperationNames: 'metrics-operation-names',
   metricsPort: 'metrics-port',
   metricsTokenFile: 'metrics-token-file',
+  yamlMaxBytes: 'yaml-max-bytes',
+  yamlMaxDepth: 'yaml-max-depth',
+  yamlMaxAliases: 'yaml-max-aliases',
+  yamlParseTimeoutMs: 'yaml-parse-timeout-ms',
   cacheKinds: 'cache-kinds',
   namespaces: 'namespaces',
 };
@@ -253,6 +272,12 @@ function readMetricsToken(path: string): string {
   if (token.length < 16)
     throw new ConfigError(`invalid --metrics-token-file / METRICS_TOKEN_FILE: ${path} holds under 16 characters`);
   return token;
+}
+
+/** Whether a listen address or a `Host` name reaches this machine only: 127.0.0.0/8, ::1, localhost. */
+export function isLoopback(host: string): boolean {
+  const h = host.toLowerCase().replace(/^\[(.*)\]$/, '$1');
+  return h === 'localhost' || h === '::1' || /^127(\.\d{1,3}){3}$/.test(h);
 }
 
 /** Parses flags and environment once; a bad value throws a ConfigError naming the setting. */
@@ -299,9 +324,21 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
     throw new ConfigError(`invalid ${names} ${JSON.stringify(raw[key])}: ${issue?.message}`);
   }
   const c = parsed.data;
+  const host = c.host ?? (cluster.kind === 'local' ? '127.0.0.1' : '0.0.0.0');
+  // Anonymous callers act with the gateway's own rights: only the local control plane, only this machine.
+  if (c.auth === 'anonymous' && cluster.kind !== 'local') {
+    throw new ConfigError(
+      `--auth anonymous is only allowed in local mode (no --kubeconfig, KUBECONFIG or ServiceAccount): with a named cluster every caller would act with the gateway's rights; use --auth token`,
+    );
+  }
+  if (c.auth === 'anonymous' && !isLoopback(host)) {
+    throw new ConfigError(
+      `--auth anonymous is only allowed on a loopback --host (127.0.0.1, ::1 or localhost), not ${JSON.stringify(host)}: use --auth token to serve other machines`,
+    );
+  }
   return {
     port: c.port,
-    host: c.host ?? (cluster.kind === 'local' ? '127.0.0.1' : '0.0.0.0'),
+    host,
     logLevel: c.logLevel,
     cluster,
     auth: c.auth,
@@ -326,6 +363,10 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
       wsMaxConnections: c.wsMaxConnections,
       wsMaxConnectionsPerClient: c.wsMaxConnectionsPerClient,
       wsMaxSubscriptions: c.wsMaxSubscriptions,
+      yamlMaxBytes: c.yamlMaxBytes,
+      yamlMaxDepth: c.yamlMaxDepth,
+      yamlMaxAliases: c.yamlMaxAliases,
+      yamlParseTimeoutMs: c.yamlParseTimeoutMs,
       maxAccessReviews: c.maxAccessReviews,
       accessReviewCacheEntries: c.accessReviewCacheEntries,
       accessReviewCacheBytes: c.accessReviewCacheBytes,

@@ -5,6 +5,7 @@ import type { Caller } from './auth/Caller.js';
 import type { KubeClient } from './kube/KubeClient.js';
 import type { ResourceCache } from './kube/ResourceCache.js';
 import type { ObjectLoaders } from './loaders.js';
+import type { YamlLimits } from './resources/readYaml.js';
 
 /** Per subscriber (docs/subscriptions.md). */
 export interface SubscriptionLimits {
@@ -41,6 +42,8 @@ export interface Context {
   /** Reads, batched and filtered to what the caller may see. */
   loaders: ObjectLoaders;
   subscriptions: SubscriptionLimits;
+  /** Bounds on YAML inputs (the migrate and import mutations). */
+  yaml: YamlLimits;
   /** Over WebSocket: closes the connection (e.g. 4403 when access is revoked). */
   closeConnection?: (code: number, reason: string) => void;
   /** Writes go through this client, with the caller's credentials. */

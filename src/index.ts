@@ -1,6 +1,6 @@
 import { KubeConfig } from '@kubernetes/client-node';
 import { createApp } from './app.js';
-import { type Config, ConfigError, parseConfig } from './config.js';
+import { type Config, ConfigError, isLoopback, parseConfig } from './config.js';
 import { KubeClient } from './kube/KubeClient.js';
 import { ResourceCache } from './kube/ResourceCache.js';
 import type { LocalControlPlane } from './local/LocalControlPlane.js';
@@ -48,7 +48,9 @@ async function main(): Promise<void> {
     plane = await startLocalCluster(config.cluster.dir, config.seed, logger);
   }
   if (config.auth === 'anonymous') {
-    logger.warn("anonymous access: every caller acts with the gateway's own Kubernetes rights; for local use only");
+    logger.warn(
+      "anonymous access on loopback: callers without a token act with the local admin's rights; a bearer token acts as its user",
+    );
   }
   const metrics = new GatewayMetrics({ operationNames: config.metrics.operationNames });
   const kube = new KubeClient({
@@ -70,6 +72,9 @@ async function main(): Promise<void> {
     kube,
     cache,
     auth: config.auth,
+    // Local mode on loopback (anonymous by default): a DNS-rebinding page must not reach it. Bound elsewhere, local
+    // mode takes tokens (parseConfig) and is reached by other names.
+    loopbackHostsOnly: config.cluster.kind === 'local' && isLoopback(config.host),
     writeAs: config.writeAs,
     metrics,
     http: {
@@ -84,6 +89,12 @@ async function main(): Promise<void> {
       },
       budget: { maxObjects: config.limits.maxResolvedObjects, maxResponseBytes: config.limits.maxResponseBytes },
       rate: { burst: config.limits.rateBurst, perSecond: config.limits.ratePerSecond },
+      yaml: {
+        maxBytes: config.limits.yamlMaxBytes,
+        maxDepth: config.limits.yamlMaxDepth,
+        maxAliases: config.limits.yamlMaxAliases,
+        parseTimeoutMs: config.limits.yamlParseTimeoutMs,
+      },
     },
     websocket: {
       maxMessageBytes: config.limits.wsMaxMessageBytes,

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
-import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
 import { GraphQLError, type GraphQLSchema } from 'graphql';
 import { createYoga, useExecutionCancellation, type YogaServerInstance } from 'graphql-yoga';
 import type { Logger } from 'pino';
@@ -15,12 +14,14 @@ import type { ResourceCache } from './kube/ResourceCache.js';
 import { ObjectLoaders, type ReadMode } from './loaders.js';
 import type { GatewayMetrics } from './metrics.js';
 import { type ExecutionBudget, useExecutionBudget } from './plugins/useExecutionBudget.js';
+import { useIntrospectionSwitch } from './plugins/useIntrospectionSwitch.js';
 import { useMetrics } from './plugins/useMetrics.js';
 import { type QueryLimits, useQueryLimits } from './plugins/useQueryLimits.js';
 import { type RateLimit, useRateLimit } from './plugins/useRateLimit.js';
 import { useSessionReview } from './plugins/useSessionReview.js';
 import { useSubscriptionLimits } from './plugins/useSubscriptionLimits.js';
 import { useTracing } from './plugins/useTracing.js';
+import { defaultYamlLimits, type YamlLimits } from './resources/readYaml.js';
 
 export interface GatewayDeps {
   schema: GraphQLSchema;
@@ -29,8 +30,10 @@ export interface GatewayDeps {
   /** The gateway's own client: the cache's reads and, in anonymous mode, every write. */
   kube: KubeClient;
   authorizer: Authorizer;
-  /** Absent in anonymous mode. */
-  authenticator: Authenticator | undefined;
+  /** Verifies bearer tokens, in anonymous mode too: a caller who sends one acts as themselves. */
+  authenticator: Authenticator;
+  /** Anonymous local mode: a request without an `Authorization` header acts with the gateway's own rights. */
+  anonymous: boolean;
   readMode?: ReadMode;
   metrics: GatewayMetrics;
   /** How writes reach Kubernetes as the caller (token mode only). */
@@ -47,11 +50,13 @@ export const defaultMaxAccessReviews = 100;
 export interface HttpPolicy {
   /** Origins allowed to call from a browser (CORS); none means same-origin only. */
   corsOrigins: string[];
-  /** Schema introspection (GraphiQL needs it). */
+  /** Schema introspection and federation's `_service { sdl }` (GraphiQL and routers need them). */
   introspection: boolean;
   query: Partial<QueryLimits>;
   budget: Partial<ExecutionBudget>;
   rate: Partial<RateLimit>;
+  /** YAML inputs: size, nesting, aliases, parse time. */
+  yaml: Partial<YamlLimits>;
   /** Largest request body; a larger one gets 413 before it is read. */
   maxBodyBytes: number;
 }
@@ -62,6 +67,7 @@ export const defaultHttpPolicy: HttpPolicy = {
   query: {},
   budget: {},
   rate: {},
+  yaml: {},
   maxBodyBytes: 256 * 1024,
 };
 
@@ -92,13 +98,15 @@ function tooManyFailedTokens(retryAfterSeconds: number): GraphQLError {
 /**
  * The caller of a request, as Kubernetes knows them; throws UNAUTHENTICATED,
  * or RATE_LIMITED when `client` (its address) sent too many tokens that failed.
+ * In anonymous mode a request without credentials is the local caller; one that
+ * sends any, even bad ones, is reviewed like any other.
  */
 export async function authenticate(
-  deps: Pick<GatewayDeps, 'authenticator'>,
+  deps: Pick<GatewayDeps, 'authenticator' | 'anonymous'>,
   header: string | null | undefined,
   client: string,
 ): Promise<Caller> {
-  if (!deps.authenticator) return localCaller;
+  if (deps.anonymous && !header) return localCaller;
   const token = bearerToken(header);
   if (!token) throw unauthenticated();
   let caller: Caller | null;
@@ -116,6 +124,7 @@ export async function authenticate(
 export function createGateway(deps: GatewayDeps): YogaServerInstance<ServerContext, Context> {
   const subscriptions = { ...defaultSubscriptionLimits, ...deps.subscriptions };
   const http = { ...defaultHttpPolicy, ...deps.http };
+  const yaml = { ...defaultYamlLimits, ...http.yaml };
   return createYoga<ServerContext, Context>({
     schema: deps.schema,
     graphqlEndpoint: '/graphql',
@@ -136,7 +145,7 @@ export function createGateway(deps: GatewayDeps): YogaServerInstance<ServerConte
       useSubscriptionLimits(subscriptions.maxPerUser),
       // A closed HTTP stream (SSE) returns its subscription's iterator, so its SubscriberQueue is released.
       useExecutionCancellation(),
-      ...(http.introspection ? [] : [useDisableIntrospection()]),
+      useIntrospectionSwitch(http.introspection),
     ],
     graphiql: { subscriptionsProtocol: 'WS', title: 'Tekton resources' },
     // Unexpected errors become "Unexpected error." with code INTERNAL_SERVER_ERROR; the cause is logged.
@@ -184,6 +193,7 @@ export function createGateway(deps: GatewayDeps): YogaServerInstance<ServerConte
         }),
         kube,
         subscriptions,
+        yaml,
         ...(closeConnection ? { closeConnection } : {}),
       };
     },

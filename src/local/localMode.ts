@@ -35,7 +35,7 @@ export async function installManifests(kubeconfigPath: string, files: string[], 
 
 /** Starts (or resumes) the local control plane in `dir`, installs the CRDs and, if asked, seeds examples. */
 export async function startLocalCluster(dir: string, seed: boolean, logger: Logger): Promise<LocalControlPlane> {
-  const plane = new LocalControlPlane({ dataDir: dir });
+  const plane = new LocalControlPlane({ dataDir: dir, log: (line) => logger.warn(line) });
   logger.info({ dir }, 'starting the local control plane (kube-apiserver + etcd)');
   await plane.start();
   try {

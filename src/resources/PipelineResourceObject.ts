@@ -1,4 +1,5 @@
 import { apiVersion, type KubeObject, kinds } from '../kube/kinds.js';
+import { resourceTypes } from './catalog.js';
 import type { PipelineResourceInput } from './validation.js';
 
 export interface ResourceParam {
@@ -25,6 +26,38 @@ export interface PipelineResourceObject extends KubeObject {
 export function params(obj: PipelineResourceObject): ResourceParam[] {
   const p = obj.spec?.params;
   return Array.isArray(p) ? p.map((x) => ({ name: String(x.name ?? ''), value: String(x.value ?? '') })) : [];
+}
+
+/** A stored param as it may be shown: a secret one says whether it has a value, never the value. */
+export interface ShownParam {
+  name: string;
+  /** Null for a secret param. */
+  value: string | null;
+  secret: boolean;
+  /** Whether the value is not empty. */
+  set: boolean;
+}
+
+/**
+ * Names of the params any type of the catalog keeps secret, lower-cased. A stored
+ * plain param (legacy Tekton allowed inline `password`, `token`, …) with one of
+ * these names is secret whatever its resource's type or spelling: no type has a
+ * plain param of the same name (test/unit/validation.test.ts), and a type the
+ * catalog does not know gets the same protection.
+ */
+const secretParamNames = new Set(resourceTypes.flatMap((t) => t.params.filter((p) => p.secret).map((p) => p.name.toLowerCase())));
+
+export function isSecretParam(name: string): boolean {
+  return secretParamNames.has(name.toLowerCase());
+}
+
+/** Its params as the API shows them: secret ones without their value (docs/security.md). */
+export function shownParams(obj: PipelineResourceObject): ShownParam[] {
+  return params(obj).map(({ name, value }) =>
+    isSecretParam(name)
+      ? { name, value: null, secret: true, set: value !== '' }
+      : { name, value, secret: false, set: value !== '' },
+  );
 }
 
 export function secrets(obj: PipelineResourceObject): SecretRef[] {

@@ -1,4 +1,3 @@
-import { parseAllDocuments } from 'yaml';
 import { ValidationError } from '../errors.js';
 import { KubeApiError } from '../kube/KubeApiError.js';
 import type { KubeClient } from '../kube/KubeClient.js';
@@ -7,6 +6,7 @@ import { mapKubeError } from '../kube/mapKubeError.js';
 import { str } from '../kube/read.js';
 import { type MigrationNote, normalizeLegacyResource, rebase } from './migrate.js';
 import { type PipelineResourceObject, toPipelineResource } from './PipelineResourceObject.js';
+import type { YamlDocument } from './readYaml.js';
 import { type FieldError, validatePipelineResourceInput } from './validation.js';
 
 /**
@@ -128,20 +128,19 @@ export function refusal(err: unknown, obj: KubeObject, base: string): FieldError
  * project's validator refuses it (after legacy spellings are normalised), or
  * its name repeats an earlier document's.
  */
-export function readImport(text: string, namespace?: string | null): ImportedDocument[] {
-  const docs = parseAllDocuments(text);
+export function readImport(docs: YamlDocument[], namespace?: string | null): ImportedDocument[] {
   const out: ImportedDocument[] = [];
   const seen = new Set<string>();
-  (Array.isArray(docs) ? docs : []).forEach((d, index) => {
+  docs.forEach((d, index) => {
     const base = `documents[${index}]`;
     const report = (doc: Partial<ImportedDocument>): void => {
       out.push({ index, name: undefined, namespace: undefined, status: 'INVALID', errors: [], notes: [], ...doc });
     };
-    if (d.errors.length) {
-      report({ errors: [{ path: base, message: `not YAML: ${d.errors[0]?.message.split('\n')[0]}` }] });
+    if ('error' in d) {
+      report({ errors: [{ path: base, message: d.error }] });
       return;
     }
-    const value: unknown = d.toJS();
+    const value = d.value;
     if (value === null || value === undefined) return;
     const name = str(value, 'metadata', 'name');
     const ns = namespace || str(value, 'metadata', 'namespace');
@@ -194,10 +193,10 @@ export function readImport(text: string, namespace?: string | null): ImportedDoc
  */
 export async function importPipelineResources(
   kube: KubeClient,
-  text: string,
+  docs: YamlDocument[],
   options: { dryRun?: boolean | null; namespace?: string | null } = {},
 ): Promise<{ applied: boolean; documents: ImportedDocument[] }> {
-  const documents = readImport(text, options.namespace);
+  const documents = readImport(docs, options.namespace);
   if (documents.length === 0) throw new ValidationError([{ path: 'yaml', message: 'no documents' }]);
   if (documents.some((d) => d.status === 'INVALID')) return { applied: false, documents };
   const valid = documents as (ImportedDocument & { object: PipelineResourceObject })[];

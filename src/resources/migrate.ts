@@ -1,9 +1,9 @@
-import { parseAllDocuments } from 'yaml';
 import { ValidationError } from '../errors.js';
 import { apiVersion, type KubeObject, kinds } from '../kube/kinds.js';
 import { arr, str } from '../kube/read.js';
 import { type ResourceTypeSpec, resourceType } from './catalog.js';
 import { type PipelineResourceObject, type ResourceParam, type SecretRef, toPipelineResource } from './PipelineResourceObject.js';
+import type { YamlDocument } from './readYaml.js';
 import { catalogName, secretWorkspaceName, withArticle } from './resolve.js';
 import { slotAnnotationPrefix } from './tekton.js';
 import { dns1123Subdomain, type FieldError, validatePipelineResourceInput } from './validation.js';
@@ -473,20 +473,19 @@ function usesTypesWithSecrets(resources: Obj, slots: Map<string, string>): boole
 }
 
 /**
- * Migrates a YAML stream of legacy Pipelines, PipelineRuns and PipelineResources.
+ * Migrates a YAML stream (read with `readYaml`) of legacy Pipelines, PipelineRuns and PipelineResources.
  * Throws a ValidationError listing every problem that stops it.
  */
-export function migrateLegacy(text: string, options: { namespace?: string | null } = {}): Migration {
-  const docs = parseAllDocuments(text);
+export function migrateLegacy(docs: YamlDocument[], options: { namespace?: string | null } = {}): Migration {
   const parsed: { doc: Obj; path: string }[] = [];
   const errors: FieldError[] = [];
-  (Array.isArray(docs) ? docs : []).forEach((d, i) => {
+  docs.forEach((d, i) => {
     const path = `documents[${i}]`;
-    if (d.errors.length) {
-      errors.push({ path, message: `not YAML: ${d.errors[0]?.message.split('\n')[0]}` });
+    if ('error' in d) {
+      errors.push({ path, message: d.error });
       return;
     }
-    const value: unknown = d.toJS();
+    const value = d.value;
     if (value === null || value === undefined) return;
     if (!isObj(value)) errors.push({ path, message: 'not a Kubernetes object' });
     else parsed.push({ doc: value, path });

@@ -1,4 +1,4 @@
-import { type PipelineResourceObject, params, secrets } from '../resources/PipelineResourceObject.js';
+import { type PipelineResourceObject, type ShownParam, secrets, shownParams } from '../resources/PipelineResourceObject.js';
 import { builder } from './builder.js';
 import { listArgsDescriptions, listConnection } from './connections.js';
 import { assumedSize, connectionSize, listBounds } from './cost.js';
@@ -13,11 +13,20 @@ import {
 } from './refs.js';
 import { bindingPipelineName } from './resourceBinding.js';
 
-const ResourceParamRef = builder.objectRef<{ name: string; value: string }>('ResourceParam').implement({
-  description: 'A param of a resource, as its type defines it.',
+const ResourceParamRef = builder.objectRef<ShownParam>('ResourceParam').implement({
+  description:
+    'A param of a resource, as its type defines it. A param the catalog marks secret (legacy Tekton allowed inline `password`, `token`, …) is stored in the object but never shown: its `value` is null, `secret` is true and `set` says whether it has a value.',
   fields: (t) => ({
     name: t.exposeString('name', { description: 'The param name (`spec.params[].name`), e.g. `url`.' }),
-    value: t.exposeString('value', { description: 'The value, always a string; may be empty.' }),
+    value: t.exposeString('value', {
+      nullable: true,
+      description: 'The value, a string that may be empty; null when the param is secret.',
+    }),
+    secret: t.exposeBoolean('secret', {
+      description:
+        'Whether the catalog keeps a param of this name secret; its value is then never returned, searched or streamed.',
+    }),
+    set: t.exposeBoolean('set', { description: 'Whether the value is not empty; for a secret param, all that is told of it.' }),
   }),
 });
 
@@ -47,9 +56,10 @@ builder.node(PipelineResourceRef, {
     }),
     params: t.field({
       type: [ResourceParamRef],
-      description: 'Its plain params (`spec.params`), in stored order; secret params are in `secrets`.',
+      description:
+        'Its params (`spec.params`), in stored order; a secret one given inline (legacy) without its value. Secret references are in `secrets`.',
       directives: assumedSize(listBounds.resourceParams),
-      resolve: (o) => params(o),
+      resolve: (o) => shownParams(o),
     }),
     secrets: t.field({
       type: [SecretRefRef],
@@ -94,12 +104,15 @@ builder.queryFields((t) => ({
         namespace: t.arg.string({ required: false, description: listArgsDescriptions.namespace }),
         type: t.arg.string({ required: false, description: 'Only this resource type.' }),
         labelSelector: t.arg.string({ required: false, description: listArgsDescriptions.labelSelector }),
-        search: t.arg.string({ required: false, description: 'Case-insensitive text in the name, description or param values.' }),
+        search: t.arg.string({
+          required: false,
+          description: 'Case-insensitive text in the name, description or param values; secret params are not searched.',
+        }),
       },
       resolve: (_root, args, ctx) =>
         listConnection<PipelineResourceObject>(ctx, 'PipelineResource', args, {
           filter: (o) => !args.type || o.spec?.type === args.type,
-          text: (o) => [o.spec?.description ?? '', ...params(o).map((p) => p.value)],
+          text: (o) => [o.spec?.description ?? '', ...shownParams(o).flatMap((p) => (p.value === null ? [] : [p.value]))],
         }),
     },
     {

@@ -17,6 +17,7 @@ import {
   params as resourceParams,
   secrets as resourceSecrets,
 } from '../resources/PipelineResourceObject.js';
+import { readYaml } from '../resources/readYaml.js';
 import {
   buildPipelineRun,
   checkPlainParams,
@@ -615,6 +616,9 @@ const ImportSuccess = builder
     }),
   });
 
+const yamlLimitsDoc =
+  'at most `YAML_MAX_BYTES` bytes, `YAML_MAX_DEPTH` levels of nesting and `YAML_MAX_ALIASES` alias expansions, read within `YAML_PARSE_TIMEOUT_MS`; past a limit, a ValidationError at path `yaml` and nothing is written.';
+
 builder.mutationFields((t) => ({
   migrateLegacyPipeline: t.field({
     directives: kubeWrites,
@@ -628,7 +632,10 @@ builder.mutationFields((t) => ({
       directResult: true,
     },
     args: {
-      yaml: t.arg.string({ required: true, description: 'One or more YAML documents.' }),
+      yaml: t.arg.string({
+        required: true,
+        description: `One or more YAML documents; ${yamlLimitsDoc}`,
+      }),
       apply: t.arg.boolean({
         required: false,
         defaultValue: false,
@@ -637,7 +644,7 @@ builder.mutationFields((t) => ({
       namespace: t.arg.string({ required: false, description: 'The namespace of every object; overrides the documents’.' }),
     },
     resolve: async (_root, args, ctx) => {
-      const m = migrateLegacy(args.yaml, { namespace: args.namespace });
+      const m = migrateLegacy(await readYaml(args.yaml, ctx.yaml), { namespace: args.namespace });
       const objects = migratedObjects(m);
       const outcome = { changes: m.changes, notCarried: m.notCarried };
       if (!args.apply) {
@@ -693,12 +700,18 @@ builder.mutationFields((t) => ({
       'nothing is written and the report says which and why.',
     errors: { types: [ValidationError, UnavailableError], directResult: true },
     args: {
-      yaml: t.arg.string({ required: true, description: 'PipelineResource documents, separated by `---`.' }),
+      yaml: t.arg.string({
+        required: true,
+        description: `PipelineResource documents, separated by \`---\`; ${yamlLimitsDoc}`,
+      }),
       namespace: t.arg.string({ required: false, description: 'The namespace of every document; overrides theirs.' }),
       dryRun: t.arg.boolean(dryRunOptions),
     },
     resolve: async (_root, args, ctx) => {
-      const report = await importPipelineResources(ctx.kube, args.yaml, { dryRun: args.dryRun, namespace: args.namespace });
+      const report = await importPipelineResources(ctx.kube, await readYaml(args.yaml, ctx.yaml), {
+        dryRun: args.dryRun,
+        namespace: args.namespace,
+      });
       return { ...report, dryRun: !!args.dryRun };
     },
   }),

@@ -60,6 +60,7 @@ export async function startGateway(
     sseWriteTimeoutMs?: number;
     /** Distinct operation names kept as metric labels. */
     metricsOperationNames?: number;
+    loopbackHostsOnly?: AppOptions['loopbackHostsOnly'];
   } = {},
 ): Promise<TestGateway> {
   const metrics = new GatewayMetrics({ operationNames: options.metricsOperationNames });
@@ -86,6 +87,7 @@ export async function startGateway(
     tokenCache: options.tokenCache,
     authFailures: options.authFailures,
     writeAs: options.writeAs,
+    loopbackHostsOnly: options.loopbackHostsOnly,
     metrics,
     http: options.http,
     websocket: options.websocket,

@@ -73,6 +73,10 @@ it('takes every abuse limit from flags or the environment, with safe defaults', 
     sseWriteTimeoutMs: 30000,
     eventLogEvents: 10000,
     eventLogBytes: 33554432,
+    yamlMaxBytes: 131072,
+    yamlMaxDepth: 32,
+    yamlMaxAliases: 100,
+    yamlParseTimeoutMs: 2000,
   });
   expect(parseConfig(['--max-depth', '5'], { MAX_COST: '100' }).limits).toMatchObject({ maxDepth: 5, maxCost: 100 });
   expect(parseConfig(['--max-resolved-objects', '50'], { MAX_RESPONSE_BYTES: '4096' }).limits).toMatchObject({
@@ -117,4 +121,24 @@ it('turns tracing on with an OTLP endpoint, and checks it is a URL', () => {
   expect(parseConfig([], {}).otelEndpoint).toBeUndefined();
   expect(parseConfig([], { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }).otelEndpoint).toBe('http://collector:4318');
   expect(() => parseConfig(['--otel-endpoint', 'collector'], {})).toThrow(/--otel-endpoint \/ OTEL_EXPORTER_OTLP_ENDPOINT/);
+});
+
+it('allows anonymous access only in local mode on a loopback host, refusing with a message that says why', () => {
+  expect(parseConfig(['--auth', 'anonymous', '--host', '::1'], {})).toMatchObject({ auth: 'anonymous', host: '::1' });
+  expect(parseConfig(['--auth', 'anonymous', '--host', 'localhost'], {}).auth).toBe('anonymous');
+  expect(parseConfig(['--auth', 'anonymous', '--host', '127.0.0.2'], {}).auth).toBe('anonymous');
+  expect(() => parseConfig(['--auth', 'anonymous', '--kubeconfig', '/k', '--host', '127.0.0.1'], {})).toThrow(
+    new ConfigError(
+      "--auth anonymous is only allowed in local mode (no --kubeconfig, KUBECONFIG or ServiceAccount): with a named cluster every caller would act with the gateway's rights; use --auth token",
+    ),
+  );
+  expect(() => parseConfig([], { AUTH_MODE: 'anonymous', KUBECONFIG: '/k' })).toThrow(/only allowed in local mode/);
+  expect(() => parseConfig(['--auth', 'anonymous', '--host', '0.0.0.0'], {})).toThrow(
+    new ConfigError(
+      '--auth anonymous is only allowed on a loopback --host (127.0.0.1, ::1 or localhost), not "0.0.0.0": use --auth token to serve other machines',
+    ),
+  );
+  // Local mode on another interface must ask for tokens explicitly.
+  expect(() => parseConfig(['--host', '192.168.1.5'], {})).toThrow(/not "192.168.1.5"/);
+  expect(parseConfig(['--host', '192.168.1.5', '--auth', 'token'], {}).auth).toBe('token');
 });

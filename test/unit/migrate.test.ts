@@ -3,11 +3,13 @@ import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../src/errors.js';
 import { readImport } from '../../src/resources/importResources.js';
 import { type MigrationNote, migratedObjects, migrateLegacy, normalizeLegacyResource } from '../../src/resources/migrate.js';
+import { defaultYamlLimits, readYaml } from '../../src/resources/readYaml.js';
 
 const fixture = (name: string) => readFileSync(new URL(`../fixtures/legacy/${name}`, import.meta.url), 'utf8');
-const refusal = (fn: () => unknown) => {
+const read = (text: string) => readYaml(text, defaultYamlLimits);
+const refusal = async (fn: () => unknown) => {
   try {
-    fn();
+    await fn();
   } catch (err) {
     if (err instanceof ValidationError) return err.fieldErrors;
     throw err;
@@ -60,8 +62,8 @@ describe('normalizeLegacyResource', () => {
 });
 
 describe('migrateLegacy', () => {
-  it('turns a git + image + cluster pipeline and its run into a v1 Pipeline with slots, a binding and resources', () => {
-    const m = migrateLegacy(fixture('build-deploy.yaml'), { namespace: 'legacy' });
+  it('turns a git + image + cluster pipeline and its run into a v1 Pipeline with slots, a binding and resources', async () => {
+    const m = migrateLegacy(await read(fixture('build-deploy.yaml')), { namespace: 'legacy' });
     expect(migratedObjects(m).map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([
       'PipelineResource/api-repo',
       'PipelineResource/api-image',
@@ -142,8 +144,8 @@ describe('migrateLegacy', () => {
     );
   });
 
-  it('turns `from` into runAfter and names the resources the binding expects to exist', () => {
-    const m = migrateLegacy(fixture('test-and-publish.yaml'));
+  it('turns `from` into runAfter and names the resources the binding expects to exist', async () => {
+    const m = migrateLegacy(await read(fixture('test-and-publish.yaml')));
     expect(m.namespace).toBeUndefined();
     const tasks = (m.pipelines[0]?.spec ?? { tasks: [] }) as { tasks: { name: string; runAfter?: string[] }[] };
     expect(tasks.tasks.map((t) => [t.name, t.runAfter ?? []])).toEqual([
@@ -167,8 +169,8 @@ describe('migrateLegacy', () => {
     expect(m.resources).toEqual([]);
   });
 
-  it('turns an inline pipelineSpec into a Pipeline and inline resourceSpecs into PipelineResources', () => {
-    const m = migrateLegacy(fixture('pr-check-inline.yaml'), { namespace: 'ci' });
+  it('turns an inline pipelineSpec into a Pipeline and inline resourceSpecs into PipelineResources', async () => {
+    const m = migrateLegacy(await read(fixture('pr-check-inline.yaml')), { namespace: 'ci' });
     expect(migratedObjects(m).map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([
       'PipelineResource/pr-check-pr',
       'PipelineResource/pr-check-repo',
@@ -189,11 +191,13 @@ describe('migrateLegacy', () => {
     expect(m.notCarried.map((n) => n.path)).toContain('documents[0].spec.resources[1].resourceSpec.params');
   });
 
-  it('refuses what it cannot migrate, naming every problem', () => {
-    expect(refusal(() => migrateLegacy('kind: [oops'))).toEqual([expect.objectContaining({ path: 'documents[0]' })]);
-    expect(refusal(() => migrateLegacy('apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n'))).toEqual([
-      { path: 'yaml', message: 'no Pipeline or PipelineRun to migrate' },
+  it('refuses what it cannot migrate, naming every problem', async () => {
+    expect(await refusal(async () => migrateLegacy(await read('kind: [oops')))).toEqual([
+      expect.objectContaining({ path: 'documents[0]' }),
     ]);
+    expect(
+      await refusal(async () => migrateLegacy(await read('apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n'))),
+    ).toEqual([{ path: 'yaml', message: 'no Pipeline or PipelineRun to migrate' }]);
     const bad = `
 apiVersion: tekton.dev/v1beta1
 kind: PipelineRun
@@ -206,23 +210,23 @@ spec:
     - name: src
       resourceSpec: {type: image, params: [{name: url, value: x}]}
 `;
-    expect(refusal(() => migrateLegacy(bad))).toEqual([
+    expect(await refusal(async () => migrateLegacy(await read(bad)))).toEqual([
       { path: 'documents[0].spec.resources[0].resourceSpec.type', message: 'the spec has type image; slot "src" takes git' },
     ]);
     const invalid = bad.replace(
       'type: image, params: [{name: url, value: x}]',
       'type: git, params: [{name: revision, value: main}]',
     );
-    expect(refusal(() => migrateLegacy(invalid))).toEqual([
+    expect(await refusal(async () => migrateLegacy(await read(invalid)))).toEqual([
       { path: 'documents[0].spec.resources[0].resourceSpec.params', message: 'type git requires param "url"' },
     ]);
   });
 });
 
 describe('readImport', () => {
-  it('reports per document index and name, after normalising legacy spellings', () => {
+  it('reports per document index and name, after normalising legacy spellings', async () => {
     const docs = readImport(
-      `apiVersion: tekton.dev/v1alpha1
+      await read(`apiVersion: tekton.dev/v1alpha1
 kind: PipelineResource
 metadata: {name: ok, namespace: ns}
 spec: {type: git, params: [{name: URL, value: "https://example.com/r.git"}, {name: revision, value: main}]}
@@ -236,7 +240,7 @@ spec: {type: image, params: [{name: digest, value: "sha256:0"}]}
 apiVersion: v1
 kind: ConfigMap
 metadata: {name: cm}
-`,
+`),
       'ns',
     );
     expect(docs.map((d) => [d.index, d.name, d.status, d.errors])).toEqual([

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { resourceTypes } from '../../src/resources/catalog.js';
+import { isSecretParam, shownParams } from '../../src/resources/PipelineResourceObject.js';
 import { validatePipelineResourceInput } from '../../src/resources/validation.js';
 
 const valid = { namespace: 'team-a', name: 'repo', type: 'git', params: [{ name: 'url', value: 'https://example.com/r.git' }] };
@@ -74,4 +75,30 @@ describe('validatePipelineResourceInput', () => {
   it('refuses input that is not an object at all', () => {
     expect(errors(null)).toEqual([{ path: 'input', message: expect.any(String) }]);
   });
+});
+
+it('hides a stored param by name when any type keeps a param of that name secret, and no plain param has such a name', () => {
+  const secretNames = resourceTypes.flatMap((t) => t.params.filter((p) => p.secret).map((p) => p.name.toLowerCase()));
+  expect(new Set(secretNames)).toEqual(
+    new Set(['authtoken', 'password', 'token', 'cadata', 'google_application_credentials', 'user']),
+  );
+  for (const t of resourceTypes) for (const p of t.params) expect(isSecretParam(p.name)).toBe(p.secret);
+  const legacy = {
+    apiVersion: 'tekton.dev/v1alpha1',
+    kind: 'PipelineResource',
+    metadata: { name: 'prod' },
+    spec: {
+      type: 'cluster',
+      params: [
+        { name: 'url', value: 'https://k.example' },
+        { name: 'Password', value: 'hunter2' },
+        { name: 'token', value: '' },
+      ],
+    },
+  };
+  expect(shownParams(legacy)).toEqual([
+    { name: 'url', value: 'https://k.example', secret: false, set: true },
+    { name: 'Password', value: null, secret: true, set: true },
+    { name: 'token', value: null, secret: true, set: false },
+  ]);
 });

@@ -11,7 +11,9 @@
 //	<data>/users/<name>.kubeconfig  one per test user
 //	<data>/ready                 written once the cluster serves; removed on exit
 //
-// SIGTERM or SIGINT stops the apiserver, then etcd, then exits 0.
+// SIGTERM or SIGINT stops the apiserver, then etcd, then exits 0. When its
+// stdin is a pipe or a socket, its end does the same: the process that
+// started it is gone, however it died (docs/decisions/007).
 package main
 
 import (
@@ -26,6 +28,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -140,6 +143,7 @@ func run() error {
 	// apiserver's graceful shutdown waits for it.
 	ctx, cancel := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer cancel()
+	exitWithStdin()
 	bootstrapped := make(chan error, 1)
 	go func() { bootstrapped <- bootstrap(ctx, dir, certDir, st) }()
 	go func() {
@@ -168,6 +172,23 @@ func run() error {
 	return nil
 }
 
+// exitWithStdin stops the server like SIGTERM does when its stdin is a pipe
+// (or a socket: Node's `stdio: 'pipe'` is a socketpair) and it closes: the
+// parent holds the other end and never writes, so the kernel closes it when
+// the parent exits, even by SIGKILL. A terminal or /dev/null on stdin is not
+// watched, so a server started by hand keeps running.
+func exitWithStdin() {
+	info, err := os.Stdin.Stat()
+	if err != nil || info.Mode()&(os.ModeNamedPipe|os.ModeSocket) == 0 {
+		return
+	}
+	go func() {
+		_, _ = io.Copy(io.Discard, os.Stdin)
+		fmt.Fprintln(os.Stderr, "kube-testserver: stdin closed (the process that started it is gone): shutting down")
+		_ = syscall.Kill(os.Getpid(), syscall.SIGTERM)
+	}()
+}
+
 func loadState(dir string, port int) (*state, error) {
 	path := filepath.Join(dir, "state.json")
 	st := &state{}
@@ -181,7 +202,13 @@ func loadState(dir string, port int) (*state, error) {
 	if port != 0 {
 		st.APIServerPort = port
 	}
-	for _, p := range []*int{&st.APIServerPort, &st.EtcdPort, &st.EtcdPeerPort} {
+	for i, p := range []*int{&st.APIServerPort, &st.EtcdPort, &st.EtcdPeerPort} {
+		// A port kept from an earlier run that another process holds now: take a
+		// new one rather than fail (the apiserver's port only if not asked for).
+		if *p != 0 && !(i == 0 && port != 0) && !portFree(*p) {
+			fmt.Fprintf(os.Stderr, "kube-testserver: port %d from %s is in use by another process; choosing a new one\n", *p, path)
+			*p = 0
+		}
 		if *p == 0 {
 			free, err := freePort()
 			if err != nil {
@@ -207,6 +234,15 @@ func loadState(dir string, port int) (*state, error) {
 		return nil, err
 	}
 	return st, os.WriteFile(path, b, 0o600)
+}
+
+func portFree(port int) bool {
+	l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		return false
+	}
+	l.Close()
+	return true
 }
 
 func freePort() (int, error) {

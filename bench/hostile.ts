@@ -46,6 +46,8 @@ export interface HostileBenchOptions {
   objects: number;
   /** bob's queries in each of the two measurements. */
   samples: number;
+  /** How long bob's queries under attack may take in all; those not sent by then count as failed. */
+  attackDeadlineMs: number;
   say: (msg: string) => void;
   onCleanup: (fn: () => Promise<void>) => () => void;
 }
@@ -127,14 +129,22 @@ interface Answer {
   bytes: number;
 }
 
-async function post(url: string, token: string, query: string, variables: Record<string, unknown>, timeoutMs: number) {
+async function post(
+  url: string,
+  token: string,
+  query: string,
+  variables: Record<string, unknown>,
+  timeoutMs: number,
+  stop?: AbortSignal,
+): Promise<Answer> {
   const started = performance.now();
   try {
+    const timeout = AbortSignal.timeout(timeoutMs);
     const res = await fetch(url, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
       body: JSON.stringify({ query, variables }),
-      signal: AbortSignal.timeout(timeoutMs),
+      signal: stop ? AbortSignal.any([timeout, stop]) : timeout,
     });
     const text = await res.text();
     const ms = performance.now() - started;
@@ -149,14 +159,23 @@ async function post(url: string, token: string, query: string, variables: Record
     return { ms, outcome, bytes: text.length };
   } catch (err) {
     const name = (err as Error).name;
-    return { ms: performance.now() - started, outcome: name === 'TimeoutError' ? 'timeout' : 'connection failed', bytes: 0 };
+    const outcome = name === 'TimeoutError' ? 'timeout' : name === 'AbortError' ? 'stopped' : 'connection failed';
+    return { ms: performance.now() - started, outcome, bytes: 0 };
   }
 }
 
-/** bob's queries, one after another, each started `bobIntervalMs` after the last began (or when it ended, if later). */
-async function bobRun(url: string, token: string, ns: string, samples: number): Promise<Answer[]> {
+/**
+ * bob's queries, one after another, each started `bobIntervalMs` after the last began (or when it ended, if
+ * later), until `samples` or `deadlineMs`: one that cannot start by then counts as failed at the timeout.
+ */
+async function bobRun(url: string, token: string, ns: string, samples: number, deadlineMs = Infinity): Promise<Answer[]> {
   const answers: Answer[] = [];
+  const ends = performance.now() + deadlineMs;
   for (let i = 0; i < samples; i++) {
+    if (performance.now() > ends) {
+      answers.push({ ms: requestTimeoutMs.bob, outcome: 'not sent (phase deadline)', bytes: 0 });
+      continue;
+    }
     const began = performance.now();
     answers.push(await post(url, token, bobQuery(ns), {}, requestTimeoutMs.bob));
     const wait = bobIntervalMs - (performance.now() - began);
@@ -285,6 +304,7 @@ export async function hostileBench(o: HostileBenchOptions): Promise<HostileBench
     // bob while alice runs the operation in a loop.
     o.say(`hostile: ${o.samples} of bob's queries alone done; again while alice runs the operation in a loop`);
     let attacking = true;
+    const stopAlice = new AbortController();
     const aliceAnswers: Answer[] = [];
     let peak = rssBefore;
     const sampler = setInterval(() => {
@@ -296,12 +316,14 @@ export async function hostileBench(o: HostileBenchOptions): Promise<HostileBench
     }, 50);
     const started = performance.now();
     const aliceLoop = (async () => {
-      while (attacking) aliceAnswers.push(await post(url, alice, query, { ns: aliceNs }, requestTimeoutMs.alice));
+      while (attacking)
+        aliceAnswers.push(await post(url, alice, query, { ns: aliceNs }, requestTimeoutMs.alice, stopAlice.signal));
     })();
     // alice's first answer starts the measurement, so that bob's samples all overlap the attack.
     await until(requestTimeoutMs.alice, async () => aliceAnswers.length > 0 || performance.now() - started > 2_000);
-    const underAttack = await bobRun(url, bob, bobNs, o.samples);
+    const underAttack = await bobRun(url, bob, bobNs, o.samples, o.attackDeadlineMs);
     attacking = false;
+    stopAlice.abort();
     await aliceLoop;
     const attackSeconds = (performance.now() - started) / 1000;
     clearInterval(sampler);
@@ -316,7 +338,9 @@ export async function hostileBench(o: HostileBenchOptions): Promise<HostileBench
     const attackAll = underAttack.map((a) => (a.outcome === 'data' ? a.ms : Math.max(a.ms, requestTimeoutMs.bob)));
     const bobP99UnderAttackMs = attackAll.length ? round(percentile(attackAll, 99), 1) : null;
     const outcomes: Record<string, number> = {};
-    for (const a of aliceAnswers) outcomes[a.outcome] = (outcomes[a.outcome] ?? 0) + 1;
+    // The answer cut short when bob was done is no answer.
+    const completed = aliceAnswers.filter((x) => x.outcome !== 'stopped');
+    for (const a of completed) outcomes[a.outcome] = (outcomes[a.outcome] ?? 0) + 1;
     return {
       bobP99AloneMs,
       bobP99UnderAttackMs,
@@ -327,17 +351,17 @@ export async function hostileBench(o: HostileBenchOptions): Promise<HostileBench
         pageSize: shape.page,
         aliases: shape.aliases,
         estimatedCost,
-        responseBytes: aliceAnswers.at(-1)?.bytes ?? null,
+        responseBytes: completed.at(-1)?.bytes ?? null,
         query,
       },
       limits,
-      aliceOperations: aliceAnswers.length,
-      aliceOperationsPerSecond: round(aliceAnswers.length / attackSeconds, 2),
+      aliceOperations: completed.length,
+      aliceOperationsPerSecond: round(completed.length / attackSeconds, 2),
       aliceOutcomes: outcomes,
-      aliceP50Ms: aliceAnswers.length
+      aliceP50Ms: completed.length
         ? round(
             percentile(
-              aliceAnswers.map((a) => a.ms),
+              completed.map((a) => a.ms),
               50,
             ),
             1,

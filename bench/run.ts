@@ -59,8 +59,28 @@ const subscribers = args.subscribers ? Number.parseInt(args.subscribers, 10) : q
 if (!Number.isInteger(subscribers) || subscribers < 0)
   throw new Error(`--subscribers must be a non-negative integer, not ${args.subscribers}`);
 const iterations = quick
-  ? { warm: 20, cold: 2, naive: 2, naiveBudgetMs: 20_000, direct: 20, warmup: 2, eventWrites: 10, hostileSamples: 200 }
-  : { warm: 200, cold: 3, naive: 5, naiveBudgetMs: 60_000, direct: 100, warmup: 3, eventWrites: 50, hostileSamples: 1000 };
+  ? {
+      warm: 20,
+      cold: 2,
+      naive: 2,
+      naiveBudgetMs: 20_000,
+      direct: 20,
+      warmup: 2,
+      eventWrites: 10,
+      hostileSamples: 200,
+      hostileDeadlineMs: 60_000,
+    }
+  : {
+      warm: 200,
+      cold: 3,
+      naive: 5,
+      naiveBudgetMs: 60_000,
+      direct: 100,
+      warmup: 3,
+      eventWrites: 50,
+      hostileSamples: 1000,
+      hostileDeadlineMs: 180_000,
+    };
 // npm runs scripts from the package root; a relative --json is relative to where npm was called.
 const jsonPath = args.json ? resolve(process.env.INIT_CWD ?? process.cwd(), args.json) : undefined;
 
@@ -192,6 +212,7 @@ async function main(): Promise<void> {
       namespacePrefix: `${namespace}-hostile`,
       objects,
       samples: iterations.hostileSamples,
+      attackDeadlineMs: iterations.hostileDeadlineMs,
       say,
       onCleanup: (fn) => {
         cleanups.add(fn);

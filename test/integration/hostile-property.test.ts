@@ -43,6 +43,10 @@ const allowedErrors: { code: string; message?: RegExp }[] = [
   { code: 'QUERY_TOO_COSTLY' },
   { code: 'GRAPHQL_VALIDATION_FAILED', message: /depth limit of \d+ exceeded|aliases limit of \d+ exceeded/i },
   { code: 'GRAPHQL_PARSE_FAILED', message: /token limit of \d+ exceeded/i },
+  // The hostile-tenant limits of issue 11 (docs/security.md, Limits): the execution budget and the access-review budget.
+  { code: 'EXECUTION_BUDGET_EXCEEDED' },
+  { code: 'RESPONSE_TOO_LARGE' },
+  { code: 'TOO_MANY_ACCESS_REVIEWS' },
 ];
 
 /** Types whose objects are stored in a namespace, and the global ID prefixes that name one. */
@@ -296,9 +300,9 @@ describe('random valid operations as hostile tenants', () => {
         }),
         { numRuns: runsPerUser, seed: Number(process.env.HOSTILE_PROPERTY_SEED ?? 11) },
       );
-      // The gateway still answers a plain query, and most operations got past the limits to run.
+      // The gateway still answers a plain query, and a third of the operations or more got past the limits to run (the property is not vacuous).
       expect((await gw.gql('{ resourceTypes { name } }', {}, userToken(user))).data.resourceTypes).toHaveLength(8);
-      expect(seen.withData).toBeGreaterThan(seen.answered / 2);
+      expect(seen.withData, JSON.stringify(seen)).toBeGreaterThan(seen.answered / 3);
     }, 600_000);
   }
 });

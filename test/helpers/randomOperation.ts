@@ -133,9 +133,9 @@ class OperationBuilder {
       (f) => !mutation || f.args.some((a) => a.name === 'dryRun') || f.name === 'migrateLegacyPipeline',
     );
     const kind = this.pick(10);
-    if (kind === 8 && !mutation) return `... on ${root.name} { ${this.field(root, this.one(fields), scope, 1)} }`;
-    if (kind === 9 && !mutation) return this.namedFragment(root, root, scope, 1);
-    return this.field(root, this.one(fields), scope, 1);
+    if (kind === 8 && !mutation) return `... on ${root.name} { ${this.field(this.one(fields), scope, 1)} }`;
+    if (kind === 9 && !mutation) return this.namedFragment(root, scope, 1);
+    return this.field(this.one(fields), scope, 1);
   }
 
   private selectionSet(type: GraphQLCompositeType, depth: number): string {
@@ -195,8 +195,8 @@ class OperationBuilder {
     const kind = this.pick(10);
     const fields = isUnionType(type) ? [] : Object.values(type.getFields());
     if (kind === 7 || (fields.length === 0 && kind % 2 === 0)) return this.inlineFragment(type, scope, depth);
-    if (kind === 8 || fields.length === 0) return this.namedFragment(type, this.fragmentTarget(type), scope, depth);
-    return this.field(type, this.one(fields), scope, depth);
+    if (kind === 8 || fields.length === 0) return this.namedFragment(this.fragmentTarget(type), scope, depth);
+    return this.field(this.one(fields), scope, depth);
   }
 
   /** A type a fragment inside `type` may be on: itself, one of its possible types, or an interface they share. */
@@ -211,7 +211,7 @@ class OperationBuilder {
     return `... ${target === type && this.flag(50) ? '' : `on ${target.name} `}{ ${this.fragmentBody(target, scope, depth)} }`;
   }
 
-  private namedFragment(_parent: GraphQLCompositeType, target: GraphQLCompositeType, scope: Scope, depth: number): string {
+  private namedFragment(target: GraphQLCompositeType, scope: Scope, depth: number): string {
     const name = `F${this.fragments.length}`;
     this.fragments.push(''); // reserve the name: the body may define fragments of its own
     const index = this.fragments.length - 1;
@@ -225,11 +225,11 @@ class OperationBuilder {
     if (fields.length === 0) return '__typename';
     const count = 1 + this.pick(3);
     const parts: string[] = [];
-    for (let i = 0; i < count; i++) parts.push(this.field(target, this.one(fields), scope, depth));
+    for (let i = 0; i < count; i++) parts.push(this.field(this.one(fields), scope, depth));
     return parts.join(' ');
   }
 
-  private field(_parent: GraphQLCompositeType, f: GraphQLField<unknown, unknown>, scope: Scope, depth: number): string {
+  private field(f: GraphQLField<unknown, unknown>, scope: Scope, depth: number): string {
     const args: string[] = [];
     for (const a of f.args) {
       if (a.name in pinnedArguments) {
@@ -262,7 +262,7 @@ class OperationBuilder {
       this.variables[name] = value;
       return `$${name}`;
     }
-    return literal(value, a.type);
+    return literal(value);
   }
 
   private value(type: GraphQLInputType, name: string): unknown {
@@ -324,13 +324,13 @@ function signature(f: GraphQLField<unknown, unknown>): string {
 }
 
 /** A value as a GraphQL literal (strings are JSON strings, which GraphQL reads alike). */
-function literal(value: unknown, _type: GraphQLInputType): string {
+function literal(value: unknown): string {
   if (value instanceof EnumValue) return value.name;
   if (value instanceof InputObject)
     return `{ ${Object.entries(value.fields)
-      .map(([k, v]) => `${k}: ${literal(v, _type)}`)
+      .map(([k, v]) => `${k}: ${literal(v)}`)
       .join(', ')} }`;
-  if (Array.isArray(value)) return `[${value.map((v) => literal(v, _type)).join(', ')}]`;
+  if (Array.isArray(value)) return `[${value.map((v) => literal(v)).join(', ')}]`;
   if (typeof value === 'string') return JSON.stringify(value);
   return String(value);
 }

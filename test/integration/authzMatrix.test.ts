@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import { encodeGlobalID } from '@pothos/plugin-relay';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type KindName, kinds, resourcePath } from '../../src/kube/kinds.js';
 import { eventually, kubeClient, kubeconfigPath, type TestUser } from '../helpers/cluster.js';
@@ -25,6 +26,11 @@ interface Expected {
   /** `pipelineResource(namespace:, name:)`: the resource, or FORBIDDEN. */
   get: 'resource' | 'FORBIDDEN';
   /**
+   * `node(id:)` with the resource's global ID: the resource, or `null` (as for an object that does not exist, so an
+   * ID tells nothing; DESIGN.md section 3 asks for a FORBIDDEN error beside it, which the gateway does not give yet).
+   */
+  byId: 'resource' | 'null';
+  /**
    * The resource, found by a search over every namespace, with its nested edges into
    * Pipelines and ResourceBindings: `shown` with both, or `absent` from the answer.
    */
@@ -38,12 +44,20 @@ interface Expected {
 const all: Expected = {
   list: 'resources',
   get: 'resource',
+  byId: 'resource',
   nested: 'shown',
   create: 'CreatePipelineResourceSuccess',
   watch: 'event',
 };
 const readOnly: Expected = { ...all, create: 'ForbiddenError' };
-const none: Expected = { list: 'FORBIDDEN', get: 'FORBIDDEN', nested: 'absent', create: 'ForbiddenError', watch: 'FORBIDDEN' };
+const none: Expected = {
+  list: 'FORBIDDEN',
+  get: 'FORBIDDEN',
+  byId: 'null',
+  nested: 'absent',
+  create: 'ForbiddenError',
+  watch: 'FORBIDDEN',
+};
 
 const matrix: Record<TestUser, Record<Namespace, Expected>> = {
   admin: { 'team-a': all, 'team-b': all },
@@ -56,6 +70,7 @@ const matrix: Record<TestUser, Record<Namespace, Expected>> = {
 const verbsBehind: Record<keyof Expected, [verb: string, kind: KindName][]> = {
   list: [['list', 'PipelineResource']],
   get: [['get', 'PipelineResource']],
+  byId: [['get', 'PipelineResource']],
   nested: [
     ['list', 'PipelineResource'],
     ['list', 'Pipeline'],
@@ -159,7 +174,7 @@ describe.skipIf(!haveUsers)('authorization matrix', () => {
   for (const user of users) {
     for (const ns of namespaces) {
       const want = matrix[user][ns];
-      it(`${user} in ${ns}: list ${want.list}, get ${want.get}, nested ${want.nested}, create ${want.create}, watch ${want.watch}`, async () => {
+      it(`${user} in ${ns}: list ${want.list}, get ${want.get}, by id ${want.byId}, nested ${want.nested}, create ${want.create}, watch ${want.watch}`, async () => {
         const t = token(user);
         const other = ns === 'team-a' ? 'team-b' : 'team-a';
 
@@ -189,6 +204,14 @@ describe.skipIf(!haveUsers)('authorization matrix', () => {
         } else {
           expect(one.data?.pipelineResource ?? null).toBeNull();
           expect(one.errors?.map((e) => [e.extensions?.code, e.path])).toEqual([['FORBIDDEN', ['pipelineResource']]]);
+        }
+
+        const id = encodeGlobalID('PipelineResource', `${ns}/m-repo-${suffix}`);
+        const byId = await gw.gql('query($id: ID!) { node(id: $id) { ... on PipelineResource { namespace name } } }', { id }, t);
+        if (want.byId === 'resource') {
+          expect(byId).toEqual({ data: { node: { namespace: ns, name: `m-repo-${suffix}` } } });
+        } else {
+          expect(byId).toEqual({ data: { node: null } });
         }
 
         // Across every namespace the caller may list; each nested edge into another kind shows only what that kind allows.

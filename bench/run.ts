@@ -22,6 +22,7 @@ import { parseConfig } from '../src/config.js';
 import { type KindName, kinds } from '../src/kube/kinds.js';
 import { type MetricsFilter, requestTally, tallyDiff, watchCount } from '../test/helpers/apiserverMetrics.js';
 import { BenchCluster, GatewayPool, onInterrupt } from './cluster.js';
+import { type HostileBenchResult, hostileBench } from './hostile.js';
 import { benchQuery, detectOptionalFields, directFetcher, type ResourceRow, runQuery } from './query.js';
 import { type SeedCounts, seed, seedObjects, withRetry } from './seed.js';
 import { percentile, round, sum } from './stats.js';
@@ -58,8 +59,28 @@ const subscribers = args.subscribers ? Number.parseInt(args.subscribers, 10) : q
 if (!Number.isInteger(subscribers) || subscribers < 0)
   throw new Error(`--subscribers must be a non-negative integer, not ${args.subscribers}`);
 const iterations = quick
-  ? { warm: 20, cold: 2, naive: 2, naiveBudgetMs: 20_000, direct: 20, warmup: 2, eventWrites: 10 }
-  : { warm: 200, cold: 3, naive: 5, naiveBudgetMs: 60_000, direct: 100, warmup: 3, eventWrites: 50 };
+  ? {
+      warm: 20,
+      cold: 2,
+      naive: 2,
+      naiveBudgetMs: 20_000,
+      direct: 20,
+      warmup: 2,
+      eventWrites: 10,
+      hostileSamples: 200,
+      hostileDeadlineMs: 60_000,
+    }
+  : {
+      warm: 200,
+      cold: 3,
+      naive: 5,
+      naiveBudgetMs: 60_000,
+      direct: 100,
+      warmup: 3,
+      eventWrites: 50,
+      hostileSamples: 1000,
+      hostileDeadlineMs: 180_000,
+    };
 // npm runs scripts from the package root; a relative --json is relative to where npm was called.
 const jsonPath = args.json ? resolve(process.env.INIT_CWD ?? process.cwd(), args.json) : undefined;
 
@@ -183,6 +204,22 @@ async function main(): Promise<void> {
       });
     }
 
+    // Hostile: bob's simple query alone, then while alice runs the most expensive operation the limits admit.
+    const hostile = await hostileBench({
+      root,
+      kubeconfigPath,
+      admin,
+      namespacePrefix: `${namespace}-hostile`,
+      objects,
+      samples: iterations.hostileSamples,
+      attackDeadlineMs: iterations.hostileDeadlineMs,
+      say,
+      onCleanup: (fn) => {
+        cleanups.add(fn);
+        return () => cleanups.delete(fn);
+      },
+    });
+
     // Naive: cache and batching off, resolvers fetch per object (readMode 'naive').
     say('naive: the same query with the cache and batching off');
     let naiveTally: Record<string, number> | undefined;
@@ -242,6 +279,7 @@ async function main(): Promise<void> {
         naiveP50Ms: naiveMs.length ? round(percentile(naiveMs, 50), 1) : null,
         naiveNote: naiveNote ?? null,
         subscriptions: subs?.details ?? null,
+        hostile,
         requestsPerQuery: {
           warm: perQuery(warmTally, iterations.warm),
           cold: perQuery(coldTotal, iterations.cold),
@@ -276,6 +314,7 @@ function printTable(r: {
   rssPerSubscriberKB: number | null;
   details: {
     subscriptions: SubscriptionBenchResult['details'] | null;
+    hostile: HostileBenchResult | { skipped: string };
     mode: string;
     seeded: SeedCounts;
     queryFields: string[];
@@ -321,6 +360,24 @@ function printTable(r: {
         'rssPerSubscriberKB',
         String(r.rssPerSubscriberKB),
         `gateway RSS growth / subscribers, idle; ${aim((r.rssPerSubscriberKB ?? Infinity) < sd.aims.rssPerSubscriberKB, '< 30')}`,
+      ],
+    );
+  }
+  const h = d.hostile;
+  if ('skipped' in h) rows.push(['hostile', 'n/a', h.skipped]);
+  else {
+    const met = h.ratio !== null && h.ratio <= h.aim;
+    rows.push(
+      ['bobP99AloneMs', String(h.bobP99AloneMs), "bob's simple query, alone"],
+      [
+        'bobP99UnderAttackMs',
+        String(h.bobP99UnderAttackMs ?? 'n/a'),
+        `while alice loops depth ${h.operation.depth}, first ${h.operation.pageSize}, ${h.operation.aliases} alias(es), cost ${h.operation.estimatedCost ?? 'n/a'}; ${h.bobFailuresUnderAttack} failed`,
+      ],
+      [
+        'hostile ratio',
+        String(h.ratio ?? 'n/a'),
+        `aim at most ${h.aim}: ${met ? 'met' : 'MISSED'}; alice ${h.aliceOperationsPerSecond} op/s, gateway ${h.gatewayAlive ? 'alive' : 'DIED'}, peak RSS ${Math.round(h.rssKB.peakUnderAttack / 1024)} MiB`,
       ],
     );
   }

@@ -86,7 +86,7 @@ const subscribeTimeoutMs = 600_000;
 export const subscriptionQuery = (namespace: string) =>
   `subscription { pipelineResourceEvents(namespace: "${namespace}") { type resourceVersion object { name } } }`;
 
-interface GatewayProcess {
+export interface GatewayProcess {
   child: ChildProcess;
   pid: number;
   port: number;
@@ -94,15 +94,24 @@ interface GatewayProcess {
   stop: () => Promise<void>;
 }
 
-/** `node --import tsx src/index.ts`, as test/integration/process.test.ts starts it; resolves once /readyz answers 200. */
-async function spawnGateway(root: string, kubeconfigPath: string, say: (msg: string) => void): Promise<GatewayProcess> {
+/**
+ * `node --import tsx src/index.ts`, as test/integration/process.test.ts starts it, with every limit at its
+ * default but those in `args`, in token mode (anonymous access is refused with a named cluster); resolves once
+ * /readyz answers 200. `node` are flags for Node itself.
+ */
+export async function spawnGateway(
+  root: string,
+  kubeconfigPath: string,
+  say: (msg: string) => void,
+  options: { args?: string[]; node?: string[] } = {},
+): Promise<GatewayProcess> {
   const port = await freePort();
   const env: Record<string, string> = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' };
   if (process.env.CACHE_KINDS) env.CACHE_KINDS = process.env.CACHE_KINDS;
-  // Token mode: anonymous access is refused with a named cluster; every subscriber is the admin, one user, so the per-user cap is lifted to the run's size.
   const args = ['--kubeconfig', kubeconfigPath, '--auth', 'token', '--port', String(port), '--host', '127.0.0.1'];
-  args.push('--max-subscriptions-per-user', '1000000');
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/index.ts', ...args, '--log-level', 'warn'], {
+  args.push(...(options.args ?? []));
+  const node = [...(options.node ?? []), '--import', 'tsx', 'src/index.ts'];
+  const child = spawn(process.execPath, [...node, ...args, '--log-level', 'warn'], {
     cwd: root,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -147,14 +156,13 @@ async function spawnGateway(root: string, kubeconfigPath: string, say: (msg: str
   }
   if (child.pid === undefined) throw new Error('the gateway process has no pid');
   child.once('exit', (code, signal) => {
-    if (!stopping)
-      say(`subscriptions: the gateway exited (${signal ?? code}) before it was stopped: ${output.trim().slice(-2000)}`);
+    if (!stopping) say(`the gateway process exited (${signal ?? code}) before it was stopped: ${output.trim().slice(-2000)}`);
   });
   return { child, pid: child.pid, port, output: () => output, stop };
 }
 
 /** A process's resident set (VmRSS) and its peak (VmHWM), in KiB, from /proc. */
-function rss(pid: number): { rss: number; peak: number | null } {
+export function rss(pid: number): { rss: number; peak: number | null } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const field = (name: string) => {
     const m = new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status);
@@ -404,7 +412,8 @@ export async function subscriptionBench(o: SubscriptionBenchOptions): Promise<Su
   const projectBefore = await watchCount(o.kubeconfigPath, o.countedGroups);
 
   o.say('subscriptions: starting the gateway process (src/index.ts)');
-  const gw = await spawnGateway(o.root, o.kubeconfigPath, o.say);
+  // Every subscriber is one user (the admin), so the per-user cap is lifted to the run's size.
+  const gw = await spawnGateway(o.root, o.kubeconfigPath, o.say, { args: ['--max-subscriptions-per-user', '1000000'] });
   let subs: Subscribers | undefined;
   const stopAll = async () => {
     await subs?.close();

@@ -1,6 +1,6 @@
 import { printSubgraphSchema } from '@apollo/subgraph';
 import { decodeGlobalID, resolveNodes } from '@pothos/plugin-relay';
-import { type GraphQLSchema, isInterfaceType, isObjectType, Kind, type StringValueNode } from 'graphql';
+import { type GraphQLSchema, isInterfaceType, isObjectType, isUnionType, Kind, type StringValueNode } from 'graphql';
 import type { Context } from '../context.js';
 import type { KindName, KubeObject } from '../kube/kinds.js';
 import type { PipelineResourceObject } from '../resources/PipelineResourceObject.js';
@@ -88,11 +88,29 @@ export function toSubgraphSchema(finish: (schema: GraphQLSchema) => GraphQLSchem
   );
   syncAstDescriptions(schema);
   const fields = schema.getQueryType()?.getFields() ?? {};
-  if (fields._entities) {
-    fields._entities.description =
-      'Federation: the entities these representations (`__typename` and a key) name, null where none.';
+  const entities = fields._entities;
+  const entityUnion = schema.getType('_Entity');
+  if (entities && isUnionType(entityUnion)) {
+    entities.description = 'Federation: the entities these representations (`__typename` and a key) name, null where none.';
+    // @apollo/subgraph fails the whole field for a `__typename` that is no entity (an internal error, or an
+    // untyped one naming the schema's types); such a representation names nothing, so it is null like a missing one.
+    const entityTypes = new Set(entityUnion.getTypes().map((t) => t.name));
+    const resolveEntities = entities.resolve;
+    entities.resolve = async (source, args: { representations: unknown[] }, ctx, info) => {
+      const known = args.representations.map(
+        (r) => typeof r === 'object' && r !== null && entityTypes.has(String((r as { __typename?: unknown }).__typename)),
+      );
+      const found = (await resolveEntities?.(
+        source,
+        { ...args, representations: args.representations.filter((_, i) => known[i]) },
+        ctx,
+        info,
+      )) as unknown[];
+      let next = 0;
+      return known.map((k) => (k ? found[next++] : null));
+    };
     // One entity per representation: the cost rule weighs it by their number (src/schema/cost.ts).
-    fields._entities.extensions = { ...fields._entities.extensions, ...sizedByArgument('representations') };
+    entities.extensions = { ...entities.extensions, ...sizedByArgument('representations') };
   }
   if (fields._service) {
     const sdl = printSubgraphSchema(schema);

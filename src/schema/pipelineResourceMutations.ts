@@ -248,7 +248,7 @@ builder.mutationFields((t) => ({
     type: PipelineResourceRef,
     description: 'Deletes a PipelineResource as the caller. Refuses with InUseError while bindings use it, unless `force`.',
     errors: {
-      types: [InUseError, NotFoundError, ConflictError, ForbiddenError, UnavailableError],
+      types: [InUseError, NotFoundError, ConflictError, ForbiddenError, UnavailableError, ValidationError],
       dataField: { name: 'resource' },
     },
     args: {

@@ -29,7 +29,7 @@ export interface TestGateway {
     query: string,
     variables?: Record<string, unknown>,
     token?: string,
-  ): Promise<{ data?: T; errors?: { message: string; extensions?: Record<string, unknown> }[] }>;
+  ): Promise<{ data?: T; errors?: { message: string; path?: (string | number)[]; extensions?: Record<string, unknown> }[] }>;
   ws(token?: string): Client;
   stop(): Promise<void>;
 }

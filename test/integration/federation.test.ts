@@ -278,6 +278,24 @@ describe('the subgraph', () => {
     ]);
   });
 
+  it('answers null for a representation of a type that is no entity, or of no type at all', async () => {
+    // Found by the hostile-tenant property test: these failed the whole field with an untyped or internal error.
+    const reps = [
+      { __typename: 'Pipeline', namespace: ns, name: 'build' },
+      { __typename: 'Task', namespace: ns, name: 'build' }, // an object type, but no entity
+      { __typename: 'ResourceGraph' },
+      { __typename: 'Query' },
+      { __typename: 'Node', id: encodeGlobalID('Pipeline', `${ns}/build`) }, // an interface
+      { __typename: 'Nope', namespace: ns, name: 'build' },
+      { namespace: ns, name: 'build' },
+    ];
+    const res = await tekton.gql(
+      'query($reps: [_Any!]!) { _entities(representations: $reps) { __typename ... on Pipeline { name } } }',
+      { reps },
+    );
+    expect(res).toEqual({ data: { _entities: [{ __typename: 'Pipeline', name: 'build' }, null, null, null, null, null, null] } });
+  });
+
   const haveUsers = existsSync(kubeconfigPath('mallory'));
   it.skipIf(!haveUsers)('resolves entities as the caller: one who may not read the namespace gets null', async () => {
     const token = (user: TestUser): string => JSON.parse(readFileSync(kubeconfigPath(user), 'utf8')).users[0].user.token;

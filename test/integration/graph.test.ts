@@ -231,6 +231,25 @@ describe('the graph', () => {
     ]);
   });
 
+  it('answers null for an ID that is no global ID or names no type of node, and the others still', async () => {
+    // Found by the hostile-tenant property test: these failed the whole field with an untyped error.
+    const id = (typename: string, key: string) => Buffer.from(`${typename}:${key}`).toString('base64');
+    const ids = [
+      id('Pipeline', `${ns}/build`),
+      '',
+      'not a global id',
+      id('Nope', `${ns}/build`),
+      id('ResourceGraph', `${ns}/build`), // an object type, but no node
+      id('Node', `${ns}/build`), // an interface
+      id('Pipeline', ''),
+    ];
+    const many = await gw.gql('query($ids: [ID!]!) { nodes(ids: $ids) { __typename ... on Pipeline { name } } }', { ids });
+    expect(many).toEqual({ data: { nodes: [{ __typename: 'Pipeline', name: 'build' }, null, null, null, null, null, null] } });
+    for (const bad of ids.slice(1)) {
+      expect(await gw.gql('query($id: ID!) { node(id: $id) { __typename } }', { id: bad })).toEqual({ data: { node: null } });
+    }
+  });
+
   it('lists namespaces and what each holds', async () => {
     const res = await gw.gql(
       `{ namespaces { name } namespace(name: "${ns}") { pipelineResources { name } pipelines { name } resourceBindings { name } pipelineRuns { name } } }`,

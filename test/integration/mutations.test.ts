@@ -200,6 +200,25 @@ describe('deletePipelineResource', () => {
     expect((await del('image', ', resourceVersion: "1"')).data.deletePipelineResource.__typename).toBe('ConflictError');
     expect(await read('PipelineResource', 'image')).not.toBeNull();
   });
+
+  it('answers a name that is no Kubernetes name with a typed result, never an internal error', async () => {
+    // Found by the hostile-tenant property test (seed 987654): `name: "%"` was INTERNAL_SERVER_ERROR.
+    // The apiserver refuses a name with `%` (ValidationError); the others name nothing there (NotFoundError).
+    const answers: Record<string, string> = {};
+    for (const name of ['%', '%25', 'a/b', '..', '?x', '#']) {
+      const res = await del(name, ', dryRun: true');
+      expect(res.errors, name).toBeUndefined();
+      answers[name] = res.data.deletePipelineResource.__typename;
+    }
+    expect(answers).toEqual({
+      '%': 'ValidationError',
+      '%25': 'ValidationError',
+      'a/b': 'NotFoundError',
+      '..': 'NotFoundError',
+      '?x': 'NotFoundError',
+      '#': 'NotFoundError',
+    });
+  });
 });
 
 describe('bindResource and unbindResource', () => {

@@ -1,0 +1,392 @@
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { type GraphQLError, parse } from 'graphql';
+import { createYoga } from 'graphql-yoga';
+import { parseConfig } from '../src/config.js';
+import type { KubeClient } from '../src/kube/KubeClient.js';
+import { useQueryLimits } from '../src/plugins/useQueryLimits.js';
+import { schema } from '../src/schema/index.js';
+import { pageSize } from '../src/schema/pagination.js';
+import { seed, withRetry } from './seed.js';
+import { max, percentile, round } from './stats.js';
+import { type GatewayProcess, rss, spawnGateway } from './subscriptions.js';
+
+/**
+ * The hostile-tenant benchmark (DESIGN.md section 8, docs/security.md "Hostile
+ * tenants: measured"): one gateway in its own process, in token mode, with every
+ * limit at its default. bob (view in his namespace) sends a simple query, paced
+ * under the per-user rate limit; its p99 is measured alone, then while alice
+ * (edit in hers) runs `the most expensive operation the limits admit` in a loop.
+ * Aim: bob's p99 under attack at most 2× alone.
+ *
+ * The operation (built by `hostileOperation`, below): `aliases` copies of
+ *
+ *   pipelineResources(namespace: $ns, first: <page>) { edges { node {
+ *     name params { name value } pipelines { name resources { name params { … } pipelines { … } } } } } }
+ *
+ * a chain from PipelineResources to their Pipelines to those Pipelines'
+ * resources and back, as deep as the depth limit allows: each step multiplies
+ * the objects resolved (a resource is bound to 1.4 pipelines, a pipeline binds
+ * 10 resources), so it is the read whose work grows fastest with what the cost
+ * estimate lets through. The depth and alias counts start from the gateway's
+ * defaults (src/config.ts) and the page from the largest `first`
+ * (src/schema/pagination.ts); the gateway itself decides what is admitted:
+ * the deepest chain, then the largest page, then the most aliases it accepts
+ * (probed as mallory, whose admitted operations stop at FORBIDDEN, so probing
+ * costs nothing). When the limits change, the operation follows.
+ */
+export interface HostileBenchOptions {
+  root: string;
+  kubeconfigPath: string;
+  admin: KubeClient;
+  /** Prefix of the two namespaces this phase makes (`<prefix>-a` for alice, `<prefix>-b` for bob). */
+  namespacePrefix: string;
+  /** PipelineResources seeded in alice's namespace (with bench/seed.ts's pipelines and bindings). */
+  objects: number;
+  /** bob's queries in each of the two measurements. */
+  samples: number;
+  /** How long bob's queries under attack may take in all; those not sent by then count as failed. */
+  attackDeadlineMs: number;
+  say: (msg: string) => void;
+  onCleanup: (fn: () => Promise<void>) => () => void;
+}
+
+export interface HostileBenchResult {
+  bobP99AloneMs: number;
+  bobP99UnderAttackMs: number | null;
+  /** Under attack ÷ alone; the aim is at most 2. */
+  ratio: number | null;
+  aim: number;
+  operation: {
+    depth: number;
+    pageSize: number;
+    aliases: number;
+    /** The gateway's own cost estimate (its limit plugin, asked in this process); null when it cannot say. */
+    estimatedCost: number | null;
+    /** The last answer's size. */
+    responseBytes: number | null;
+    query: string;
+  };
+  limits: { maxDepth: number; maxAliases: number; maxCost: number; maxPageSize: number };
+  aliceOperations: number;
+  aliceOperationsPerSecond: number;
+  /** alice's answers by outcome: `data` (no errors), an error code, or a failure (HTTP status, timeout, connection). */
+  aliceOutcomes: Record<string, number>;
+  aliceP50Ms: number | null;
+  bobP50AloneMs: number;
+  bobP50UnderAttackMs: number | null;
+  bobMaxUnderAttackMs: number | null;
+  /** bob's queries that did not get data without errors, under attack. */
+  bobFailuresUnderAttack: number;
+  rssKB: { before: number; peakUnderAttack: number; after: number | null };
+  gatewayAlive: boolean;
+  attackSeconds: number;
+}
+
+const aim = 2;
+/** bob's pace: under the default per-user rate (50/s), so his queries measure latency, not the rate limit. */
+const bobIntervalMs = 25;
+const requestTimeoutMs = { bob: 10_000, alice: 60_000 };
+
+/** The chain's fields from each type, with the leaves asked of every object on the way. */
+const chain = {
+  PipelineResource: { next: 'pipelines', nextType: 'Pipeline', leaves: 'name params { name value }', leafDepth: 2 },
+  Pipeline: { next: 'resources', nextType: 'PipelineResource', leaves: 'name', leafDepth: 1 },
+} as const;
+
+/** The operation: `aliases` copies of a `depth`-deep chain over `page` PipelineResources of `$ns`. */
+export function hostileOperation(depth: number, page: number, aliases: number): string {
+  // Depth as the gateway counts it: pipelineResources 1, edges 2, node 3, then one per chain step.
+  const level = (type: keyof typeof chain, at: number): string => {
+    const c = chain[type];
+    const leaves = at + c.leafDepth <= depth ? c.leaves : 'name';
+    const deeper = at + 1 < depth ? ` ${c.next} { ${level(c.nextType, at + 1)} }` : '';
+    return `${leaves}${deeper}`;
+  };
+  const unit = `pipelineResources(namespace: $ns, first: ${page}) { edges { node { ${level('PipelineResource', 3)} } } }`;
+  const copies = Array.from({ length: aliases }, (_, i) => `a${i}: ${unit}`).join(' ');
+  return `query Hostile($ns: String!) { ${copies} }`;
+}
+
+/** bob's simple query: one page of one resource of his namespace, with the total. */
+export const bobQuery = (ns: string) =>
+  `{ pipelineResources(namespace: "${ns}", first: 1) { totalCount edges { node { name } } } }`;
+
+function userToken(kubeconfigPath: string, user: string): string | undefined {
+  try {
+    const kc = JSON.parse(readFileSync(join(dirname(kubeconfigPath), 'users', `${user}.kubeconfig`), 'utf8'));
+    return kc.users?.[0]?.user?.token;
+  } catch {
+    return undefined;
+  }
+}
+
+interface Answer {
+  ms: number;
+  /** `data`, an error code, or what went wrong on the way (HTTP status, timeout, connection). */
+  outcome: string;
+  bytes: number;
+}
+
+async function post(
+  url: string,
+  token: string,
+  query: string,
+  variables: Record<string, unknown>,
+  timeoutMs: number,
+  stop?: AbortSignal,
+): Promise<Answer> {
+  const started = performance.now();
+  try {
+    const timeout = AbortSignal.timeout(timeoutMs);
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ query, variables }),
+      signal: stop ? AbortSignal.any([timeout, stop]) : timeout,
+    });
+    const text = await res.text();
+    const ms = performance.now() - started;
+    let body: { data?: unknown; errors?: { extensions?: { code?: string } }[] } = {};
+    try {
+      body = JSON.parse(text);
+    } catch {
+      return { ms, outcome: `HTTP ${res.status}, not JSON`, bytes: text.length };
+    }
+    const code = body.errors?.[0]?.extensions?.code;
+    const outcome = body.errors?.length ? String(code ?? `HTTP ${res.status}`) : body.data ? 'data' : `HTTP ${res.status}`;
+    return { ms, outcome, bytes: text.length };
+  } catch (err) {
+    const name = (err as Error).name;
+    const outcome = name === 'TimeoutError' ? 'timeout' : name === 'AbortError' ? 'stopped' : 'connection failed';
+    return { ms: performance.now() - started, outcome, bytes: 0 };
+  }
+}
+
+/**
+ * bob's queries, one after another, each started `bobIntervalMs` after the last began (or when it ended, if
+ * later), until `samples` or `deadlineMs`: one that cannot start by then counts as failed at the timeout.
+ */
+async function bobRun(url: string, token: string, ns: string, samples: number, deadlineMs = Infinity): Promise<Answer[]> {
+  const answers: Answer[] = [];
+  const ends = performance.now() + deadlineMs;
+  for (let i = 0; i < samples; i++) {
+    if (performance.now() > ends) {
+      answers.push({ ms: requestTimeoutMs.bob, outcome: 'not sent (phase deadline)', bytes: 0 });
+      continue;
+    }
+    const began = performance.now();
+    answers.push(await post(url, token, bobQuery(ns), {}, requestTimeoutMs.bob));
+    const wait = bobIntervalMs - (performance.now() - began);
+    if (wait > 0) await delay(wait);
+  }
+  return answers;
+}
+
+/**
+ * The gateway's own cost estimate of `query`: the smallest `maxCost` its limit
+ * plugin admits it at (a binary search over the plugin, in this process).
+ */
+export function estimateCost(query: string): number | null {
+  try {
+    const document = parse(query);
+    const costly = (maxCost: number) => {
+      const yoga = createYoga({ schema, plugins: useQueryLimits({ maxCost, maxDepth: 1e9, maxAliases: 1e9, maxTokens: 1e9 }) });
+      const { validate, schema: s } = yoga.getEnveloped({});
+      return (validate(s, document) as readonly GraphQLError[]).some((e) => e.extensions?.code === 'QUERY_TOO_COSTLY');
+    };
+    let lo = 0;
+    let hi = 1;
+    while (costly(hi)) {
+      lo = hi;
+      hi *= 2;
+      if (hi > 2 ** 40) return null;
+    }
+    while (hi - lo > 1) {
+      const mid = Math.floor((lo + hi) / 2);
+      if (costly(mid)) lo = mid;
+      else hi = mid;
+    }
+    return hi;
+  } catch {
+    return null;
+  }
+}
+
+export async function hostileBench(o: HostileBenchOptions): Promise<HostileBenchResult | { skipped: string }> {
+  const tokens = {
+    alice: userToken(o.kubeconfigPath, 'alice'),
+    bob: userToken(o.kubeconfigPath, 'bob'),
+    mallory: userToken(o.kubeconfigPath, 'mallory'),
+  };
+  if (!tokens.alice || !tokens.bob || !tokens.mallory)
+    return { skipped: 'no users/<alice|bob|mallory>.kubeconfig next to the kubeconfig: the local control plane has them' };
+  const { alice, bob, mallory } = tokens as Record<keyof typeof tokens, string>;
+  const defaults = parseConfig([], {}).limits;
+  const limits = {
+    maxDepth: defaults.maxDepth,
+    maxAliases: defaults.maxAliases,
+    maxCost: defaults.maxCost,
+    maxPageSize: pageSize.max,
+  };
+
+  const aliceNs = `${o.namespacePrefix}-a`;
+  const bobNs = `${o.namespacePrefix}-b`;
+  const removeNamespaces = async () => {
+    for (const ns of [aliceNs, bobNs]) await o.admin.request('DELETE', `/api/v1/namespaces/${ns}`).catch(() => {});
+  };
+  const offNamespaces = o.onCleanup(removeNamespaces);
+  let gw: GatewayProcess | undefined;
+  const offGateway = o.onCleanup(async () => gw?.stop());
+  try {
+    o.say(`hostile: seeding ${o.objects} PipelineResources for alice in ${aliceNs}, and bob's in ${bobNs}`);
+    await seed(o.admin, aliceNs, o.objects);
+    await seed(o.admin, bobNs, Math.max(10, Math.round(o.objects / 10)));
+    for (const [ns, user, role] of [
+      [aliceNs, 'alice', 'edit'],
+      [bobNs, 'bob', 'view'],
+    ] as const) {
+      await withRetry(`bind ${user}`, () =>
+        o.admin.request('POST', `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns}/rolebindings`, {
+          body: {
+            apiVersion: 'rbac.authorization.k8s.io/v1',
+            kind: 'RoleBinding',
+            metadata: { name: `${user}-${role}` },
+            roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role },
+            subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: user }],
+          },
+        }),
+      );
+    }
+
+    // Its own process, so that its RSS is its own; the heap is capped as in a pod, so a runaway query ends the
+    // gateway (which the result records) rather than the machine.
+    gw = await spawnGateway(o.root, o.kubeconfigPath, o.say, { node: ['--max-old-space-size=2048'] });
+    const url = `http://127.0.0.1:${gw.port}/graphql`;
+    await until(60_000, async () => {
+      const a = await post(url, bob, bobQuery(bobNs), {}, requestTimeoutMs.bob);
+      return a.outcome === 'data';
+    });
+
+    // The operation: the deepest chain, then the largest page, then the most aliases the gateway admits.
+    const admitted = async (depth: number, page: number, aliases: number) => {
+      const a = await post(url, mallory, hostileOperation(depth, page, aliases), { ns: aliceNs }, requestTimeoutMs.alice);
+      return a.outcome === 'FORBIDDEN' || a.outcome === 'data';
+    };
+    let shape: { depth: number; page: number; aliases: number } | undefined;
+    search: for (let depth = limits.maxDepth; depth >= 4; depth--) {
+      for (let page = limits.maxPageSize; page >= 1; page = Math.floor(page / 2)) {
+        if (!(await admitted(depth, page, 1))) continue;
+        let lo = 1;
+        let hi = limits.maxAliases + 1;
+        while (hi - lo > 1) {
+          const mid = Math.floor((lo + hi) / 2);
+          if (await admitted(depth, page, mid)) lo = mid;
+          else hi = mid;
+        }
+        shape = { depth, page, aliases: lo };
+        break search;
+      }
+    }
+    if (!shape) throw new Error('the gateway admits no chain of PipelineResources at all');
+    const query = hostileOperation(shape.depth, shape.page, shape.aliases);
+    const estimatedCost = estimateCost(query);
+    o.say(
+      `hostile: alice's operation: depth ${shape.depth}, first ${shape.page}, ${shape.aliases} aliases, estimated cost ${estimatedCost ?? 'n/a'}`,
+    );
+
+    // bob alone (after a warm-up).
+    await bobRun(url, bob, bobNs, 20);
+    const alone = await bobRun(url, bob, bobNs, o.samples);
+    const rssBefore = rss(gw.pid).rss;
+
+    // bob while alice runs the operation in a loop.
+    o.say(`hostile: ${o.samples} of bob's queries alone done; again while alice runs the operation in a loop`);
+    let attacking = true;
+    const stopAlice = new AbortController();
+    const aliceAnswers: Answer[] = [];
+    let peak = rssBefore;
+    const sampler = setInterval(() => {
+      try {
+        peak = Math.max(peak, rss(gw?.pid ?? 0).rss);
+      } catch {
+        // the process ended
+      }
+    }, 50);
+    const started = performance.now();
+    const aliceLoop = (async () => {
+      while (attacking)
+        aliceAnswers.push(await post(url, alice, query, { ns: aliceNs }, requestTimeoutMs.alice, stopAlice.signal));
+    })();
+    // alice's first answer starts the measurement, so that bob's samples all overlap the attack.
+    await until(requestTimeoutMs.alice, async () => aliceAnswers.length > 0 || performance.now() - started > 2_000);
+    const underAttack = await bobRun(url, bob, bobNs, o.samples, o.attackDeadlineMs);
+    attacking = false;
+    stopAlice.abort();
+    await aliceLoop;
+    const attackSeconds = (performance.now() - started) / 1000;
+    clearInterval(sampler);
+    const alive = gw.child.exitCode === null && gw.child.signalCode === null;
+    const rssAfter = alive ? rss(gw.pid).rss : null;
+
+    const ok = (answers: Answer[]) => answers.filter((a) => a.outcome === 'data').map((a) => a.ms);
+    const aloneMs = ok(alone);
+    const attackMs = ok(underAttack);
+    const bobP99AloneMs = round(percentile(aloneMs, 99), 1);
+    // A query that failed under attack counts as slow as its timeout.
+    const attackAll = underAttack.map((a) => (a.outcome === 'data' ? a.ms : Math.max(a.ms, requestTimeoutMs.bob)));
+    const bobP99UnderAttackMs = attackAll.length ? round(percentile(attackAll, 99), 1) : null;
+    const outcomes: Record<string, number> = {};
+    // The answer cut short when bob was done is no answer.
+    const completed = aliceAnswers.filter((x) => x.outcome !== 'stopped');
+    for (const a of completed) outcomes[a.outcome] = (outcomes[a.outcome] ?? 0) + 1;
+    return {
+      bobP99AloneMs,
+      bobP99UnderAttackMs,
+      ratio: bobP99UnderAttackMs === null ? null : round(bobP99UnderAttackMs / bobP99AloneMs, 2),
+      aim,
+      operation: {
+        depth: shape.depth,
+        pageSize: shape.page,
+        aliases: shape.aliases,
+        estimatedCost,
+        responseBytes: completed.at(-1)?.bytes ?? null,
+        query,
+      },
+      limits,
+      aliceOperations: completed.length,
+      aliceOperationsPerSecond: round(completed.length / attackSeconds, 2),
+      aliceOutcomes: outcomes,
+      aliceP50Ms: completed.length
+        ? round(
+            percentile(
+              completed.map((a) => a.ms),
+              50,
+            ),
+            1,
+          )
+        : null,
+      bobP50AloneMs: round(percentile(aloneMs, 50), 1),
+      bobP50UnderAttackMs: attackMs.length ? round(percentile(attackMs, 50), 1) : null,
+      bobMaxUnderAttackMs: attackAll.length ? round(max(attackAll), 1) : null,
+      bobFailuresUnderAttack: underAttack.length - attackMs.length,
+      rssKB: { before: rssBefore, peakUnderAttack: peak, after: rssAfter },
+      gatewayAlive: alive,
+      attackSeconds: round(attackSeconds, 1),
+    };
+  } finally {
+    await gw?.stop();
+    offGateway();
+    await removeNamespaces();
+    offNamespaces();
+  }
+}
+
+async function until(timeoutMs: number, done: () => Promise<boolean>): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!(await done())) {
+    if (performance.now() > deadline) throw new Error(`condition not met in ${timeoutMs / 1000} s`);
+    await delay(50);
+  }
+}

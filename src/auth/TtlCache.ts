@@ -16,23 +16,43 @@ export interface TtlCacheOptions<V> {
  * concurrent loads of one key into one call. A failed load is not kept.
  */
 export class TtlCache<V extends object | boolean> {
-  private readonly lru: LRUCache<string, V, () => Promise<V>>;
+  private readonly lru: LRUCache<string, V>;
+  /**
+   * Loads in flight, outside the LRU: lru-cache's own `fetch` aborts a load whose placeholder expires or is evicted
+   * ("deleted"), which failed a slow review instead of answering it. Bounded by the requests waiting on them.
+   */
+  private readonly loading = new Map<string, Promise<V>>();
 
   constructor(options: TtlCacheOptions<V>) {
-    this.lru = new LRUCache<string, V, () => Promise<V>>({
+    this.lru = new LRUCache<string, V>({
       max: options.maxEntries,
       maxSize: options.maxBytes,
       ttl: options.ttlMs,
       ttlAutopurge: true,
       // lru-cache refuses a size of 0.
       sizeCalculation: (value, key) => Math.max(1, Math.ceil(options.sizeOf(value, key))),
-      fetchMethod: (_key, _stale, { context }) => context(),
     });
   }
 
-  /** The cached answer, or one load shared by every concurrent caller. */
-  async get(key: string, load: () => Promise<V>): Promise<V> {
-    return (await this.lru.fetch(key, { context: load })) as V;
+  /** The cached answer, or one load shared by every concurrent caller; a failed load is not kept. */
+  get(key: string, load: () => Promise<V>): Promise<V> {
+    const hit = this.lru.get(key);
+    if (hit !== undefined) return Promise.resolve(hit);
+    const pending = this.loading.get(key);
+    if (pending) return pending;
+    const loaded = load().then(
+      (value) => {
+        this.loading.delete(key);
+        this.lru.set(key, value);
+        return value;
+      },
+      (err: unknown) => {
+        this.loading.delete(key);
+        throw err;
+      },
+    );
+    this.loading.set(key, loaded);
+    return loaded;
   }
 
   /** Whether an answer for `key` is cached (a load still in flight is not an answer). */

@@ -60,6 +60,16 @@ describe('TtlCache', () => {
     expect(c.has('bad')).toBe(false);
     expect(await c.get('bad', answer('later'))).toEqual({ v: 'later' });
   });
+
+  it('answers a load slower than the TTL, and one whose neighbours evict everything meanwhile', async () => {
+    const c = cache({ ttlMs: 10, maxEntries: 1 });
+    let release: () => void = () => {};
+    const slow = c.get('slow', () => new Promise((r) => (release = () => r({ v: 'late' }))));
+    for (const k of ['a', 'b', 'c']) await c.get(k, answer('x'));
+    await new Promise((r) => setTimeout(r, 50)); // past the TTL, on purpose: the load must outlive it
+    release();
+    expect(await slow).toEqual({ v: 'late' });
+  });
 });
 
 describe('AccessReviewBudget', () => {

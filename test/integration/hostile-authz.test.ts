@@ -8,6 +8,7 @@ import { kinds, resourcePath } from '../../src/kube/kinds.js';
 import { requestTally, tallyDiff } from '../helpers/apiserverMetrics.js';
 import { createNamespace, eventually, kubeClient, kubeconfigPath, testLogger } from '../helpers/cluster.js';
 import { collect, startGateway, type TestGateway } from '../helpers/gateway.js';
+import { createObjects, gitResource } from '../helpers/objects.js';
 import { bystanderQuery, expectBystanderUnharmed, userToken, whileAttacking } from '../helpers/hostile.js';
 
 /**
@@ -127,6 +128,21 @@ describe.skipIf(!haveUsers)('hostile tenants: authorization work bounded', () =>
     expect(third.counts.sar).toBe(100);
   });
 
+  it("lists across more namespaces than the budget: the namespaces a list filters are the cluster's, not the caller's", async () => {
+    // More namespaces holding resources than one operation may review: a plain list must still answer.
+    const many = await Promise.all(Array.from({ length: 101 }, () => createNamespace('wide')));
+    try {
+      await Promise.all(many.map(({ name }) => createObjects(name, [gitResource('r')])));
+      await eventually(() => ([...gw.cache.reflector('PipelineResource').list()].length >= 101 ? true : undefined));
+      const r = await gw.gql('{ pipelineResources(first: 500) { edges { node { namespace } } } }', {}, userToken('alice'));
+      expect(r.errors).toBeUndefined();
+      const seen = new Set(r.data.pipelineResources.edges.map((e: { node: { namespace: string } }) => e.node.namespace));
+      expect([...seen].filter((n) => n !== 'team-a')).toEqual([]);
+    } finally {
+      await Promise.all(many.map(({ remove }) => remove()));
+    }
+  }, 120_000);
+
   it('refuses invalid namespaces and names as BAD_USER_INPUT naming the argument, before any review', async () => {
     const mallory = userToken('mallory');
     const badIds = [
@@ -149,6 +165,7 @@ describe.skipIf(!haveUsers)('hostile tenants: authorization work bounded', () =>
             r: [
               { __typename: 'PipelineResource', namespace: 'Team_A', name: 'x' },
               { __typename: 'PipelineResource', namespace: 'team-a', name: 'X' },
+              { __typename: 'PipelineResource', name: 'team-b' },
             ],
           },
           mallory,
@@ -165,10 +182,11 @@ describe.skipIf(!haveUsers)('hostile tenants: authorization work bounded', () =>
     expect(result.each.map((r) => r.errors?.map((e) => [e.extensions?.code, e.extensions?.argument]))).toEqual(
       Array(5).fill([['BAD_USER_INPUT', 'id']]),
     );
-    expect(result.entities.data?._entities).toEqual([null, null]);
+    expect(result.entities.data?._entities).toEqual([null, null, null]);
     expect(result.entities.errors?.map((e) => [e.extensions?.code, e.extensions?.argument])).toEqual([
       ['BAD_USER_INPUT', 'namespace'],
       ['BAD_USER_INPUT', 'name'],
+      ['BAD_USER_INPUT', 'namespace'],
     ]);
     expect(result.byArgs.errors?.map((e) => [e.extensions?.code, e.extensions?.argument])).toEqual([
       ['BAD_USER_INPUT', 'namespace'],

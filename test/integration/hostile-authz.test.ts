@@ -8,8 +8,8 @@ import { kinds, resourcePath } from '../../src/kube/kinds.js';
 import { requestTally, tallyDiff } from '../helpers/apiserverMetrics.js';
 import { createNamespace, eventually, kubeClient, kubeconfigPath, testLogger } from '../helpers/cluster.js';
 import { collect, startGateway, type TestGateway } from '../helpers/gateway.js';
-import { createObjects, gitResource } from '../helpers/objects.js';
 import { bystanderQuery, expectBystanderUnharmed, userToken, whileAttacking } from '../helpers/hostile.js';
+import { createObjects, gitResource } from '../helpers/objects.js';
 
 /**
  * Hostile tenants against authorization (docs/security.md, "Authorization work

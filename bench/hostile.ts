@@ -1,11 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { type GraphQLError, parse } from 'graphql';
-import { createYoga } from 'graphql-yoga';
+import { parse } from 'graphql';
 import { parseConfig } from '../src/config.js';
 import type { KubeClient } from '../src/kube/KubeClient.js';
-import { useQueryLimits } from '../src/plugins/useQueryLimits.js';
+import { operationCost } from '../src/plugins/useQueryLimits.js';
 import { schema } from '../src/schema/index.js';
 import { pageSize } from '../src/schema/pagination.js';
 import { seed, withRetry } from './seed.js';
@@ -62,8 +61,10 @@ export interface HostileBenchResult {
     depth: number;
     pageSize: number;
     aliases: number;
-    /** The gateway's own cost estimate (its limit plugin, asked in this process); null when it cannot say. */
-    estimatedCost: number | null;
+    /** The gateway's own cost estimate (`operationCost`, the function its limit plugin uses). */
+    estimatedCost: number;
+    /** Each depth's largest admitted shape, timed once as alice; the slowest is the operation. */
+    searched: { depth: number; page: number; aliases: number; ms: number; outcome: string }[];
     /** The last answer's size. */
     responseBytes: number | null;
     query: string;
@@ -184,34 +185,17 @@ async function bobRun(url: string, token: string, ns: string, samples: number, d
   return answers;
 }
 
-/**
- * The gateway's own cost estimate of `query`: the smallest `maxCost` its limit
- * plugin admits it at (a binary search over the plugin, in this process).
- */
-export function estimateCost(query: string): number | null {
-  try {
-    const document = parse(query);
-    const costly = (maxCost: number) => {
-      const yoga = createYoga({ schema, plugins: useQueryLimits({ maxCost, maxDepth: 1e9, maxAliases: 1e9, maxTokens: 1e9 }) });
-      const { validate, schema: s } = yoga.getEnveloped({});
-      return (validate(s, document) as readonly GraphQLError[]).some((e) => e.extensions?.code === 'QUERY_TOO_COSTLY');
-    };
-    let lo = 0;
-    let hi = 1;
-    while (costly(hi)) {
-      lo = hi;
-      hi *= 2;
-      if (hi > 2 ** 40) return null;
-    }
-    while (hi - lo > 1) {
-      const mid = Math.floor((lo + hi) / 2);
-      if (costly(mid)) lo = mid;
-      else hi = mid;
-    }
-    return hi;
-  } catch {
-    return null;
+/** The largest n in 1..max for which `admits(n)` holds (it holds for every smaller n too), or 0. */
+async function largest(max: number, admits: (n: number) => Promise<boolean>): Promise<number> {
+  if (!(await admits(1))) return 0;
+  let lo = 1;
+  let hi = max + 1;
+  while (hi - lo > 1) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (await admits(mid)) lo = mid;
+    else hi = mid;
   }
+  return lo;
 }
 
 export async function hostileBench(o: HostileBenchOptions): Promise<HostileBenchResult | { skipped: string }> {
@@ -269,31 +253,26 @@ export async function hostileBench(o: HostileBenchOptions): Promise<HostileBench
       return a.outcome === 'data';
     });
 
-    // The operation: the deepest chain, then the largest page, then the most aliases the gateway admits.
+    // The operation: for each depth, the largest page and then the most aliases the gateway admits (probed as
+    // mallory); of those, the one that takes alice longest, timed once each.
     const admitted = async (depth: number, page: number, aliases: number) => {
       const a = await post(url, mallory, hostileOperation(depth, page, aliases), { ns: aliceNs }, requestTimeoutMs.alice);
       return a.outcome === 'FORBIDDEN' || a.outcome === 'data';
     };
-    let shape: { depth: number; page: number; aliases: number } | undefined;
-    search: for (let depth = limits.maxDepth; depth >= 4; depth--) {
-      for (let page = limits.maxPageSize; page >= 1; page = Math.floor(page / 2)) {
-        if (!(await admitted(depth, page, 1))) continue;
-        let lo = 1;
-        let hi = limits.maxAliases + 1;
-        while (hi - lo > 1) {
-          const mid = Math.floor((lo + hi) / 2);
-          if (await admitted(depth, page, mid)) lo = mid;
-          else hi = mid;
-        }
-        shape = { depth, page, aliases: lo };
-        break search;
-      }
+    const searched: HostileBenchResult['operation']['searched'] = [];
+    for (let depth = limits.maxDepth; depth >= 4; depth--) {
+      const page = await largest(limits.maxPageSize, (p) => admitted(depth, p, 1));
+      if (!page) continue;
+      const aliases = await largest(limits.maxAliases, (a) => admitted(depth, page, a));
+      const timed = await post(url, alice, hostileOperation(depth, page, aliases), { ns: aliceNs }, requestTimeoutMs.alice);
+      searched.push({ depth, page, aliases, ms: round(timed.ms, 1), outcome: timed.outcome });
     }
+    const shape = searched.reduce<(typeof searched)[number] | undefined>((a, b) => (a && a.ms >= b.ms ? a : b), undefined);
     if (!shape) throw new Error('the gateway admits no chain of PipelineResources at all');
     const query = hostileOperation(shape.depth, shape.page, shape.aliases);
-    const estimatedCost = estimateCost(query);
+    const estimatedCost = operationCost(schema, parse(query), undefined, { ns: aliceNs });
     o.say(
-      `hostile: alice's operation: depth ${shape.depth}, first ${shape.page}, ${shape.aliases} aliases, estimated cost ${estimatedCost ?? 'n/a'}`,
+      `hostile: alice's operation: depth ${shape.depth}, first ${shape.page}, ${shape.aliases} aliases, estimated cost ${estimatedCost}`,
     );
 
     // bob alone (after a warm-up).
@@ -351,6 +330,7 @@ export async function hostileBench(o: HostileBenchOptions): Promise<HostileBench
         pageSize: shape.page,
         aliases: shape.aliases,
         estimatedCost,
+        searched,
         responseBytes: completed.at(-1)?.bytes ?? null,
         query,
       },

@@ -372,7 +372,7 @@ function printTable(r: {
       [
         'bobP99UnderAttackMs',
         String(h.bobP99UnderAttackMs ?? 'n/a'),
-        `while alice loops depth ${h.operation.depth}, first ${h.operation.pageSize}, ${h.operation.aliases} alias(es), cost ${h.operation.estimatedCost ?? 'n/a'}; ${h.bobFailuresUnderAttack} failed`,
+        `while alice loops depth ${h.operation.depth}, first ${h.operation.pageSize}, ${h.operation.aliases} alias(es), cost ${h.operation.estimatedCost}; ${h.bobFailuresUnderAttack} failed`,
       ],
       [
         'hostile ratio',

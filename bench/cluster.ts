@@ -127,7 +127,10 @@ export class GatewayPool {
     const logger = this.logger;
     const kube = new KubeClient({ kubeConfig: kc, logger });
     const cache = new ResourceCache({ client: kube, logger, kinds: this.options.kinds });
-    const app = createApp({ logger, kube, cache, auth: 'anonymous', readMode, shutdownGraceMs: 2_000 });
+    // The query benchmark measures one caller's latency, not a tenant's share: the cost rate is lifted
+    // (the hostile scenario runs its own gateway with every default).
+    const rate = { costBurst: 1e12, costPerSecond: 1e12 };
+    const app = createApp({ logger, kube, cache, auth: 'anonymous', readMode, shutdownGraceMs: 2_000, http: { rate } });
     const { port } = await app.start(0, '127.0.0.1');
     const gw = { app, cache, url: `http://127.0.0.1:${port}/graphql` };
     this.running.add(gw);

@@ -25,6 +25,8 @@ const schema = z.object({
   maxBodyBytes: limit,
   rateBurst: limit,
   ratePerSecond: limit,
+  rateCostBurst: limit,
+  rateCostPerSecond: limit,
   wsMaxMessageBytes: limit,
   wsMaxConnections: limit,
   wsMaxConnectionsPerClient: limit,
@@ -140,6 +142,8 @@ type LimitName =
   | 'maxBodyBytes'
   | 'rateBurst'
   | 'ratePerSecond'
+  | 'rateCostBurst'
+  | 'rateCostPerSecond'
   | 'wsMaxMessageBytes'
   | 'wsMaxConnections'
   | 'wsMaxConnectionsPerClient'
@@ -187,6 +191,8 @@ const settings = {
   maxBodyBytes: { env: 'MAX_BODY_BYTES', default: '262144' },
   rateBurst: { env: 'RATE_BURST', default: '200' },
   ratePerSecond: { env: 'RATE_PER_SECOND', default: '50' },
+  rateCostBurst: { env: 'RATE_COST_BURST', default: '100000' },
+  rateCostPerSecond: { env: 'RATE_COST_PER_SECOND', default: '20000' },
   wsMaxMessageBytes: { env: 'WS_MAX_MESSAGE_BYTES', default: '65536' },
   wsMaxConnections: { env: 'WS_MAX_CONNECTIONS', default: '10000' },
   wsMaxConnectionsPerClient: { env: 'WS_MAX_CONNECTIONS_PER_CLIENT', default: '1000' },
@@ -235,6 +241,8 @@ const flagNames: Record<keyof typeof settings, string> = {
   maxBodyBytes: 'max-body-bytes',
   rateBurst: 'rate-burst',
   ratePerSecond: 'rate-per-second',
+  rateCostBurst: 'rate-cost-burst',
+  rateCostPerSecond: 'rate-cost-per-second',
   wsMaxMessageBytes: 'ws-max-message-bytes',
   wsMaxConnections: 'ws-max-connections',
   wsMaxConnectionsPerClient: 'ws-max-connections-per-client',
@@ -359,6 +367,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
       maxBodyBytes: c.maxBodyBytes,
       rateBurst: c.rateBurst,
       ratePerSecond: c.ratePerSecond,
+      rateCostBurst: c.rateCostBurst,
+      rateCostPerSecond: c.rateCostPerSecond,
       wsMaxMessageBytes: c.wsMaxMessageBytes,
       wsMaxConnections: c.wsMaxConnections,
       wsMaxConnectionsPerClient: c.wsMaxConnectionsPerClient,

@@ -88,7 +88,12 @@ async function main(): Promise<void> {
         maxCost: config.limits.maxCost,
       },
       budget: { maxObjects: config.limits.maxResolvedObjects, maxResponseBytes: config.limits.maxResponseBytes },
-      rate: { burst: config.limits.rateBurst, perSecond: config.limits.ratePerSecond },
+      rate: {
+        burst: config.limits.rateBurst,
+        perSecond: config.limits.ratePerSecond,
+        costBurst: config.limits.rateCostBurst,
+        costPerSecond: config.limits.rateCostPerSecond,
+      },
       yaml: {
         maxBytes: config.limits.yamlMaxBytes,
         maxDepth: config.limits.yamlMaxDepth,

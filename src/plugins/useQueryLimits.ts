@@ -47,6 +47,14 @@ const undeclaredListSize = 100;
 /** A mutation does writes, whatever it selects; weighed as Apollo's demand control weighs it. */
 const mutationCost = 10;
 
+/** Each running operation's estimated cost, by its context: the rate limit charges it (useRateLimit). */
+const costs = new WeakMap<object, number>();
+
+/** The estimated cost of the operation whose context this is, once useQueryLimits has reckoned it. */
+export function estimatedCost(context: object): number | undefined {
+  return costs.get(context);
+}
+
 /**
  * Depth, aliases and tokens (graphql-armor), checked while parsing and
  * validating; cost (below), checked once variables are known (a list of ids
@@ -61,6 +69,7 @@ export function useQueryLimits(limits: Partial<QueryLimits> = {}): Plugin<any>[]
     document: DocumentNode;
     operationName?: string | null;
     variableValues?: unknown;
+    contextValue: object;
   }): GraphQLError | undefined => {
     const cost = operationCost(
       args.schema,
@@ -68,6 +77,7 @@ export function useQueryLimits(limits: Partial<QueryLimits> = {}): Plugin<any>[]
       args.operationName ?? undefined,
       (args.variableValues ?? {}) as Record<string, unknown>,
     );
+    costs.set(args.contextValue, cost);
     if (cost <= l.maxCost) return undefined;
     return new GraphQLError(
       `Query too costly: about ${cost} objects, over the limit of ${l.maxCost}. Ask for smaller pages or fewer ids.`,

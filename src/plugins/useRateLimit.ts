@@ -1,48 +1,91 @@
 import { GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Context } from '../context.js';
+import { estimatedCost } from './useQueryLimits.js';
 
 export interface RateLimit {
   /** Operations a caller may burst. */
   burst: number;
   /** Operations per second a caller may sustain. */
   perSecond: number;
+  /** Estimated cost (docs/security.md, "Cost") a caller may burst. */
+  costBurst: number;
+  /** Estimated cost per second a caller may sustain: what bounds one tenant's share of the process. */
+  costPerSecond: number;
 }
 
-export const defaultRateLimit: RateLimit = { burst: 200, perSecond: 50 };
+/**
+ * 50 operations a second; 20,000 cost a second (one operation at the cost limit, or hundreds of ordinary ones),
+ * with a burst of five such operations. One tenant looping the most expensive operation the limits admit then
+ * holds the process a small fraction of the time (the hostile benchmark, docs/benchmarks.md).
+ */
+export const defaultRateLimit: RateLimit = { burst: 200, perSecond: 50, costBurst: 100_000, costPerSecond: 20_000 };
 
-/** A token bucket per caller (by Kubernetes user name): past it, operations get RATE_LIMITED (HTTP 429). */
+/** A token bucket: `capacity` tokens, refilled at `perSecond`. */
+class Bucket {
+  private tokens: number;
+  private at = Date.now();
+
+  constructor(
+    private readonly capacity: number,
+    private readonly perSecond: number,
+  ) {
+    this.tokens = capacity;
+  }
+
+  /** Takes `n` tokens if there are; else the seconds until there will be (at least 1). */
+  take(n: number, now: number): true | number {
+    this.tokens = Math.min(this.capacity, this.tokens + ((now - this.at) / 1000) * this.perSecond);
+    this.at = now;
+    const need = Math.min(n, this.capacity); // an operation dearer than the whole burst waits for a full bucket
+    if (this.tokens >= need) {
+      this.tokens -= need;
+      return true;
+    }
+    return Math.max(1, Math.ceil((need - this.tokens) / this.perSecond));
+  }
+}
+
+/**
+ * Two token buckets per caller (by Kubernetes user name), one counting operations and one their estimated cost
+ * (set by useQueryLimits, which runs first): past either, the operation gets RATE_LIMITED (HTTP 429) with
+ * `Retry-After`.
+ */
 export function useRateLimit(limit: Partial<RateLimit> = {}): Plugin<Context> {
-  const { burst, perSecond } = { ...defaultRateLimit, ...limit };
-  const buckets = new Map<string, { tokens: number; at: number }>();
-  const take = (user: string): boolean => {
+  const l = { ...defaultRateLimit, ...limit };
+  const callers = new Map<string, { operations: Bucket; cost: Bucket }>();
+  /** true, or the seconds to wait. */
+  const take = (ctx: Context): true | number => {
+    const user = ctx.caller.username;
+    const buckets = callers.get(user) ?? {
+      operations: new Bucket(l.burst, l.perSecond),
+      cost: new Bucket(l.costBurst, l.costPerSecond),
+    };
+    callers.delete(user); // re-insert: the Map stays in least-recently-used order
+    callers.set(user, buckets);
+    if (callers.size > 100_000) callers.delete(callers.keys().next().value as string);
     const now = Date.now();
-    const b = buckets.get(user) ?? { tokens: burst, at: now };
-    b.tokens = Math.min(burst, b.tokens + ((now - b.at) / 1000) * perSecond);
-    b.at = now;
-    buckets.delete(user); // re-insert: the Map stays in least-recently-used order
-    buckets.set(user, b);
-    if (buckets.size > 100_000) buckets.delete(buckets.keys().next().value as string);
-    if (b.tokens < 1) return false;
-    b.tokens -= 1;
-    return true;
+    const operations = buckets.operations.take(1, now);
+    if (operations !== true) return operations;
+    return buckets.cost.take(estimatedCost(ctx) ?? 0, now);
   };
-  const refuse = () => {
-    throw new GraphQLError('Too many requests; slow down.', {
-      extensions: { code: 'RATE_LIMITED', http: { status: 429, headers: { 'Retry-After': '1' } } },
+  const limited = (retryAfter: number, http: boolean) =>
+    new GraphQLError('Too many requests, or too costly ones; slow down.', {
+      extensions: {
+        code: 'RATE_LIMITED',
+        retryAfterSeconds: retryAfter,
+        ...(http ? { http: { status: 429, headers: { 'Retry-After': String(retryAfter) } } } : {}),
+      },
     });
-  };
   return {
     onExecute({ args }) {
-      if (!take(args.contextValue.caller.username)) refuse();
+      const taken = take(args.contextValue);
+      if (taken !== true) throw limited(taken, true);
     },
     onSubscribe({ args, setResultAndStopExecution }) {
       // An error for this subscription alone: thrown here, graphql-ws would close the whole socket.
-      if (!take(args.contextValue.caller.username)) {
-        setResultAndStopExecution({
-          errors: [new GraphQLError('Too many requests; slow down.', { extensions: { code: 'RATE_LIMITED' } })],
-        });
-      }
+      const taken = take(args.contextValue);
+      if (taken !== true) setResultAndStopExecution({ errors: [limited(taken, false)] });
     },
   };
 }

@@ -89,7 +89,9 @@ export async function startGateway(
     writeAs: options.writeAs,
     loopbackHostsOnly: options.loopbackHostsOnly,
     metrics,
-    http: options.http,
+    // Tests send one caller's heavy queries back to back; the cost rate (a tenant's share of the process) is
+    // lifted unless a test sets it, and tested on its own (abuse.test.ts).
+    http: { ...options.http, rate: { costBurst: 1e12, costPerSecond: 1e12, ...options.http?.rate } },
     websocket: options.websocket,
     metricsAccess: options.metricsAccess,
     sseWriteTimeoutMs: options.sseWriteTimeoutMs,

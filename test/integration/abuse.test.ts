@@ -143,6 +143,33 @@ describe('rate limit', () => {
   });
 });
 
+describe('cost rate', () => {
+  it("answers 429 with RATE_LIMITED once a caller's operations spent the cost burst, and still admits one costing nothing", async () => {
+    // `pipelineResources(first: 100) { edges { node { name } } }` costs 1 + 100 × 2 = 201 (test/unit/queryLimits.test.ts).
+    const limited = await startGateway({ http: { rate: { costBurst: 500, costPerSecond: 0.001 } } });
+    try {
+      const query = JSON.stringify({
+        query: `{ pipelineResources(namespace: "${ns}", first: 100) { edges { node { name } } } }`,
+      });
+      const statuses: number[] = [];
+      for (let i = 0; i < 4; i++) {
+        const res = await fetch(limited.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: query });
+        statuses.push(res.status);
+        if (res.status === 429) {
+          expect(res.headers.get('retry-after')).not.toBeNull();
+          expect((await res.json()).errors[0].extensions.code).toBe('RATE_LIMITED');
+        } else await res.text();
+      }
+      // 500 buys two operations of 201; the third finds 98 left.
+      expect(statuses).toEqual([200, 200, 429, 429]);
+      // `{ __typename }` costs 0.
+      expect((await limited.gql('{ __typename }')).data.__typename).toBe('Query');
+    } finally {
+      await limited.stop();
+    }
+  });
+});
+
 describe('random mutation input', () => {
   it('never fails with 5xx, a stack or an untyped error, and writes only what it accepted', async () => {
     const created = new Set<string>(['existing']);

@@ -58,6 +58,8 @@ it('takes every abuse limit from flags or the environment, with safe defaults', 
     maxBodyBytes: 262144,
     rateBurst: 200,
     ratePerSecond: 50,
+    rateCostBurst: 100000,
+    rateCostPerSecond: 20000,
     wsMaxMessageBytes: 65536,
     wsMaxConnections: 10000,
     wsMaxConnectionsPerClient: 1000,
@@ -79,6 +81,10 @@ it('takes every abuse limit from flags or the environment, with safe defaults', 
     yamlParseTimeoutMs: 2000,
   });
   expect(parseConfig(['--max-depth', '5'], { MAX_COST: '100' }).limits).toMatchObject({ maxDepth: 5, maxCost: 100 });
+  expect(parseConfig(['--rate-cost-burst', '9'], { RATE_COST_PER_SECOND: '3' }).limits).toMatchObject({
+    rateCostBurst: 9,
+    rateCostPerSecond: 3,
+  });
   expect(parseConfig(['--max-resolved-objects', '50'], { MAX_RESPONSE_BYTES: '4096' }).limits).toMatchObject({
     maxResolvedObjects: 50,
     maxResponseBytes: 4096,

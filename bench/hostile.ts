@@ -30,10 +30,10 @@ import { type GatewayProcess, rss, spawnGateway } from './subscriptions.js';
  * 10 resources), so it is the read whose work grows fastest with what the cost
  * estimate lets through. The depth and alias counts start from the gateway's
  * defaults (src/config.ts) and the page from the largest `first`
- * (src/schema/pagination.ts); the gateway itself decides what is admitted:
- * the deepest chain, then the largest page, then the most aliases it accepts
- * (probed as mallory, whose admitted operations stop at FORBIDDEN, so probing
- * costs nothing). When the limits change, the operation follows.
+ * (src/schema/pagination.ts); for each depth, the largest page and then the
+ * most aliases within the cost limit (the gateway's own `operationCost`), and
+ * of those the one alice takes longest to run. When the limits change, the
+ * operation follows.
  */
 export interface HostileBenchOptions {
   root: string;
@@ -202,11 +202,10 @@ export async function hostileBench(o: HostileBenchOptions): Promise<HostileBench
   const tokens = {
     alice: userToken(o.kubeconfigPath, 'alice'),
     bob: userToken(o.kubeconfigPath, 'bob'),
-    mallory: userToken(o.kubeconfigPath, 'mallory'),
   };
-  if (!tokens.alice || !tokens.bob || !tokens.mallory)
-    return { skipped: 'no users/<alice|bob|mallory>.kubeconfig next to the kubeconfig: the local control plane has them' };
-  const { alice, bob, mallory } = tokens as Record<keyof typeof tokens, string>;
+  if (!tokens.alice || !tokens.bob)
+    return { skipped: 'no users/<alice|bob>.kubeconfig next to the kubeconfig: the local control plane has them' };
+  const { alice, bob } = tokens as Record<keyof typeof tokens, string>;
   const defaults = parseConfig([], {}).limits;
   const limits = {
     maxDepth: defaults.maxDepth,
@@ -253,12 +252,11 @@ export async function hostileBench(o: HostileBenchOptions): Promise<HostileBench
       return a.outcome === 'data';
     });
 
-    // The operation: for each depth, the largest page and then the most aliases the gateway admits (probed as
-    // mallory); of those, the one that takes alice longest, timed once each.
-    const admitted = async (depth: number, page: number, aliases: number) => {
-      const a = await post(url, mallory, hostileOperation(depth, page, aliases), { ns: aliceNs }, requestTimeoutMs.alice);
-      return a.outcome === 'FORBIDDEN' || a.outcome === 'data';
-    };
+    // The operation: for each depth, the largest page and then the most aliases within the cost limit, reckoned
+    // by the gateway's own `operationCost` (probing the gateway would spend the prober's cost rate); of those, the
+    // one that takes alice longest, timed once each.
+    const admitted = async (depth: number, page: number, aliases: number) =>
+      operationCost(schema, parse(hostileOperation(depth, page, aliases)), undefined, { ns: aliceNs }) <= limits.maxCost;
     const searched: HostileBenchResult['operation']['searched'] = [];
     for (let depth = limits.maxDepth; depth >= 4; depth--) {
       const page = await largest(limits.maxPageSize, (p) => admitted(depth, p, 1));

@@ -42,7 +42,7 @@ function eventType(name: string, kind: string, ref: typeof PipelineResourceRef |
       cursor: t.exposeString('cursor', {
         nullable: true,
         description:
-          'Opaque: this event’s place in the stream, unique to it. Pass the last one received as `since` to get exactly the events after it. Null for RESYNC and the ADDED events after it but the last of them (a resume from inside a RESYNC uses the cursor before it).',
+          'Opaque: this event’s place in the stream, unique to it. Pass the last one received as `since` to get exactly the events after it. Inside a RESYNC snapshot (the RESYNC and the ADDED events after it) only the last event has one, since only there is the state complete; a resume from inside it uses the cursor before it.',
       }),
       object: t.field({
         type: ref,

@@ -88,9 +88,20 @@ export class GatewayMetrics {
     per('gateway_watch_restarts', 'Watches restarted after an error, since start.', (s) => s.restarts);
     per('gateway_watch_expired', 'Relists after 410 Gone, since start.', (s) => s.expired);
     per('gateway_watch_stalls', 'Silent watches restarted by the watchdog, since start.', (s) => s.stalls);
+    per('gateway_watch_relists', 'LISTs after the first (each after a 410 Gone), since start.', (s) => s.relists);
+    per(
+      'gateway_relist_synthesized_events',
+      'Events relists made up from the difference between the cache and the LIST, since start.',
+      (s) => s.synthesized,
+    );
     for (const [name, help, value] of [
       ['gateway_event_log_events', 'Events kept for resuming subscribers (`since`), by kind.', (h) => h.events],
       ['gateway_event_log_bytes', 'Estimated bytes of the events kept for resuming subscribers, by kind.', (h) => h.bytes],
+      [
+        'gateway_subscription_resyncs',
+        'Subscribers sent RESYNC (their `since` could not be replayed), since start, by kind.',
+        (h) => h.resyncs,
+      ],
     ] as const satisfies readonly (readonly [string, string, (h: ResourceCache['histories'][number]) => number])[]) {
       new Gauge({
         name,

@@ -3,13 +3,19 @@ import type { Logger } from 'pino';
 import { KubeApiError } from './KubeApiError.js';
 import type { KubeClient, KubeList } from './KubeClient.js';
 import { type KindSpec, type KubeObject, objectKey, resourcePath } from './kinds.js';
+import { cursorOf, newRelistId, type StreamPosition } from './StreamPosition.js';
 
 export type ChangeType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
 export interface ReflectorEvent {
   type: ChangeType;
   object: KubeObject;
+  /** The object's own metadata.resourceVersion; for a deletion a relist found, the last one the cache knew. */
   resourceVersion: string;
+  /** Where the event stands in the stream; positions only grow. */
+  position: StreamPosition;
+  /** `position`, as the opaque string subscribers resume from. */
+  cursor: string;
 }
 
 export interface ReflectorOptions {
@@ -64,6 +70,10 @@ export class Reflector {
   restarts = 0;
   /** Relists after 410 Gone. */
   expired = 0;
+  /** LISTs after the first (each after a 410 Gone). */
+  relists = 0;
+  /** Events a relist made up from the difference between the cache and the LIST. */
+  synthesized = 0;
   /** Watches restarted by the watchdog. */
   stalls = 0;
 
@@ -159,12 +169,8 @@ export class Reflector {
     return () => this.listeners.delete(listener);
   }
 
-  /**
-   * `resourceVersion` is where in the kind's history the change happened, so
-   * that events reach listeners in resourceVersion order (see relist).
-   */
-  private emit(type: ChangeType, object: KubeObject, resourceVersion: string): void {
-    const event = { type, object, resourceVersion };
+  private emit(type: ChangeType, object: KubeObject, position: StreamPosition): void {
+    const event = { type, object, resourceVersion: object.metadata.resourceVersion ?? '', position, cursor: cursorOf(position) };
     for (const listener of this.listeners) {
       try {
         listener(event);
@@ -219,23 +225,42 @@ export class Reflector {
 
     // Emit the difference, so listeners see what changed while nobody watched:
     // changes at each object's own resourceVersion, in order, then deletions at
-    // the LIST's (when exactly they happened is no longer known).
+    // the LIST's (when exactly they happened is no longer known), each with the
+    // last state the cache knew. Until the last deletion the view is not
+    // complete, so those positions name this relist (see StreamPosition).
+    const first = !this.hasSynced;
+    if (!first) this.relists++;
     this.resourceVersion = resourceVersion;
-    const changed: { type: ChangeType; obj: KubeObject }[] = [];
+    const rv = (o: KubeObject) => o.metadata.resourceVersion ?? '';
+    const changed: { type: ChangeType; obj: KubeObject; version: string }[] = [];
     for (const [key, obj] of fresh) {
       const old = this.store.get(key);
-      this.put(key, obj);
-      if (!old) changed.push({ type: 'ADDED', obj });
-      else if (old.metadata.resourceVersion !== obj.metadata.resourceVersion) changed.push({ type: 'MODIFIED', obj });
+      if (!old) changed.push({ type: 'ADDED', obj, version: rv(obj) });
+      else if (rv(old) !== rv(obj)) changed.push({ type: 'MODIFIED', obj, version: rv(obj) });
     }
-    const rv = (o: KubeObject) => o.metadata.resourceVersion ?? '';
-    changed.sort((a, b) => rv(a.obj).length - rv(b.obj).length || (rv(a.obj) < rv(b.obj) ? -1 : rv(a.obj) > rv(b.obj) ? 1 : 0));
-    for (const c of changed) this.emit(c.type, c.obj, rv(c.obj));
-    for (const [key, old] of this.store) {
-      if (!fresh.has(key)) {
-        this.put(key, undefined);
-        this.emit('DELETED', old, resourceVersion ?? '');
-      }
+    changed.sort((a, b) => a.version.length - b.version.length || (a.version < b.version ? -1 : a.version > b.version ? 1 : 0));
+    const deleted: { type: ChangeType; obj: KubeObject; version: string }[] = [];
+    for (const [key, old] of this.store)
+      if (!fresh.has(key)) deleted.push({ type: 'DELETED', obj: old, version: resourceVersion ?? '' });
+    const differences = [...changed, ...deleted];
+    const id = deleted.length > 0 ? newRelistId() : undefined;
+    differences.forEach((d, index) => {
+      this.put(objectKey(d.obj), d.type === 'DELETED' ? undefined : d.obj);
+      const inside = id !== undefined && index < differences.length - 1;
+      this.emit(d.type, d.obj, inside ? { version: d.version, relist: { id, index } } : { version: d.version });
+    });
+    if (!first) {
+      this.synthesized += differences.length;
+      this.logger.info(
+        {
+          resourceVersion,
+          synthesized: differences.length,
+          added: changed.filter((c) => c.type === 'ADDED').length,
+          modified: changed.filter((c) => c.type === 'MODIFIED').length,
+          deleted: deleted.length,
+        },
+        'relisted: emitted the differences',
+      );
     }
     if (!this.hasSynced) {
       this.hasSynced = true;
@@ -279,7 +304,7 @@ export class Reflector {
         if (event.type === 'BOOKMARK') continue;
         const key = objectKey(obj);
         this.put(key, event.type === 'DELETED' ? undefined : obj);
-        this.emit(event.type, obj, obj.metadata.resourceVersion ?? '');
+        this.emit(event.type, obj, { version: obj.metadata.resourceVersion ?? '' });
       }
     } catch (err) {
       if (stalled) {

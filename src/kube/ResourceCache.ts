@@ -24,8 +24,8 @@ export interface EventHistory {
   append(event: ReflectorEvent): void;
   /** Marks the history complete from `resourceVersion` on (after the first LIST). */
   completeFrom(resourceVersion: string | undefined): void;
-  /** Events after `resourceVersion`, oldest first; undefined when the history no longer reaches back that far. */
-  since(resourceVersion: string): ReflectorEvent[] | undefined;
+  /** Events after `since` (a cursor or a resourceVersion), oldest first; undefined when the history cannot tell. */
+  since(since: string): ReflectorEvent[] | undefined;
   /** Events held. */
   readonly size: number;
   /** Estimated bytes held. */
@@ -98,6 +98,9 @@ export class KindCache {
 
   private subscribers = 0;
 
+  /** Subscribers answered with RESYNC (their `since` could not be replayed), since start. */
+  resyncs = 0;
+
   /** Live subscriptions to this kind (the event log's own listener aside). */
   get listenerCount(): number {
     return this.subscribers;
@@ -163,12 +166,14 @@ export class ResourceCache {
       restarts: r.restarts,
       expired: r.expired,
       stalls: r.stalls,
+      relists: r.relists,
+      synthesized: r.synthesized,
     }));
   }
 
-  /** Per cached kind: the events and estimated bytes its history holds, for /metrics. */
-  get histories(): { kind: KindName; events: number; bytes: number }[] {
-    return [...this.byKind].map(([kind, c]) => ({ kind, events: c.log.size, bytes: c.log.bytes }));
+  /** Per cached kind: the events and estimated bytes its history holds, and the RESYNCs sent, for /metrics. */
+  get histories(): { kind: KindName; events: number; bytes: number; resyncs: number }[] {
+    return [...this.byKind].map(([kind, c]) => ({ kind, events: c.log.size, bytes: c.log.bytes, resyncs: c.resyncs }));
   }
 
   /** Live subscriptions per cached kind. */

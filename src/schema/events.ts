@@ -4,7 +4,7 @@ import type { Context } from '../context.js';
 import { type KindName, type KubeObject, kinds } from '../kube/kinds.js';
 import type { ReflectorEvent } from '../kube/Reflector.js';
 import { str } from '../kube/read.js';
-import { compareVersions } from '../subscriptions/EventLog.js';
+import { compareVersions, cursorOf, parseSince } from '../kube/StreamPosition.js';
 import { type StreamEvent, SubscriberQueue } from '../subscriptions/SubscriberQueue.js';
 import { builder } from './builder.js';
 import { PipelineRef, PipelineResourceRef, PipelineRunRef, ResourceBindingRef } from './refs.js';
@@ -26,7 +26,7 @@ const EventType = builder.enumType('ResourceEventType', {
 const sinceArg = {
   required: false,
   description:
-    'The last resourceVersion the subscriber saw: the events it missed are replayed first, or RESYNC and the current state when they are no longer kept.',
+    'The last `cursor` the subscriber was given: exactly the events after it are replayed first, or RESYNC and the current state when they are no longer kept. A bare resourceVersion is also accepted (it may replay some events again, never skip one).',
 } as const;
 
 /** One event type per kind, e.g. `ResourceEvent { type resourceVersion object: PipelineResource }`. */
@@ -36,7 +36,13 @@ function eventType(name: string, kind: string, ref: typeof PipelineResourceRef |
     fields: (t) => ({
       type: t.field({ type: EventType, description: 'What happened.', resolve: (e) => e.type }),
       resourceVersion: t.exposeString('resourceVersion', {
-        description: 'Where in the kind’s history this happened; pass the last one seen as `since` to resume.',
+        description:
+          'The object’s metadata.resourceVersion: after the change, or for DELETED the last one known (the deletion’s own when the watch saw it). For RESYNC, the version the state that follows is complete at.',
+      }),
+      cursor: t.exposeString('cursor', {
+        nullable: true,
+        description:
+          'Opaque: this event’s place in the stream, unique to it. Pass the last one received as `since` to get exactly the events after it. Inside a RESYNC snapshot (the RESYNC and the ADDED events after it) only the last event has one, since only there is the state complete; a resume from inside it uses the cursor before it.',
       }),
       object: t.field({
         type: ref,
@@ -80,23 +86,30 @@ async function stream(ctx: Context, options: StreamOptions): Promise<SubscriberQ
     for (const fn of cleanup) fn();
   }, ctx.subscriptions);
   // Everything below up to `subscribe` runs in one tick: no live event can slip between replay and stream.
+  const since = options.since ? parseSince(options.since) : undefined;
   if (options.since) {
     const missed = cache.log.since(options.since);
     if (missed) {
       for (const e of missed) if (matches(e.object)) queue.preload(e);
     } else {
+      cache.resyncs++;
       const now = cache.resourceVersion ?? '';
-      queue.preload({ type: 'RESYNC', object: null, resourceVersion: now });
+      const snapshot: StreamEvent[] = [{ type: 'RESYNC', object: null, resourceVersion: now, cursor: null }];
       for (const obj of cache.list(namespace)) {
-        if (matches(obj)) queue.preload({ type: 'ADDED', object: obj, resourceVersion: obj.metadata.resourceVersion ?? now });
+        if (matches(obj))
+          snapshot.push({ type: 'ADDED', object: obj, resourceVersion: obj.metadata.resourceVersion ?? now, cursor: null });
       }
+      // Only once the whole snapshot is in is the view complete at `now`.
+      (snapshot[snapshot.length - 1] as StreamEvent).cursor = now ? cursorOf({ version: now }) : null;
+      for (const e of snapshot) queue.preload(e);
     }
   }
-  const since = options.since;
+  // A subscriber resuming from another replica may be ahead of this one: nothing twice. (A relist
+  // cursor was found in this replica's log, or answered with RESYNC: nothing to skip then.)
+  const after = since && since.kind !== 'relist' ? since.version : undefined;
   cleanup.push(
     cache.subscribe((event: ReflectorEvent) => {
-      // A subscriber resuming from another replica may be ahead of this one: nothing twice.
-      if (!matches(event.object) || (since && (compareVersions(event.resourceVersion, since) ?? 1) <= 0)) return;
+      if (!matches(event.object) || (after && (compareVersions(event.position.version, after) ?? 1) <= 0)) return;
       queue.push(event);
     }),
   );

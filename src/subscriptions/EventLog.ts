@@ -1,14 +1,7 @@
 import type { KubeObject } from '../kube/kinds.js';
 import type { ReflectorEvent } from '../kube/Reflector.js';
 import type { EventHistory } from '../kube/ResourceCache.js';
-
-/** Compares resourceVersions as numbers (etcd revisions, as every apiserver issues them); undefined when either is not. */
-export function compareVersions(a: string, b: string): number | undefined {
-  if (!/^\d{1,30}$/.test(a) || !/^\d{1,30}$/.test(b)) return undefined;
-  const x = BigInt(a);
-  const y = BigInt(b);
-  return x < y ? -1 : x > y ? 1 : 0;
-}
+import { compareVersions, parseSince } from '../kube/StreamPosition.js';
 
 export interface EventLogLimits {
   /** Events kept per kind. */
@@ -48,12 +41,12 @@ interface Entry {
 
 /**
  * The recent events of a kind, so a subscriber that reconnects with the last
- * resourceVersion it saw gets what it missed. Bounded by events and by
+ * cursor it was given gets exactly what it missed. Bounded by events and by
  * estimated bytes, so large objects written often cannot hold memory for
  * nobody: an old version or a deleted object is kept only while it is inside
- * the window. `floor` is the version from which the log is complete: the first
- * LIST's, then the newest event it has had to drop; `since` older than it
- * answers undefined (the subscriber gets RESYNC).
+ * the window. `floor` is the stream version from which the log is complete:
+ * the first LIST's, then the position of the newest event it has had to drop;
+ * a `since` it no longer reaches answers undefined (the subscriber gets RESYNC).
  */
 export class EventLog implements EventHistory {
   readonly limits: EventLogLimits;
@@ -78,7 +71,7 @@ export class EventLog implements EventHistory {
     // An event larger than the whole budget cannot be replayed: the log restarts after it.
     if (bytes > this.limits.maxBytes) {
       while (this.length > 0) this.dropOldest();
-      this.floor = event.resourceVersion;
+      this.floor = event.position.version;
       return;
     }
     while (this.length === this.limits.maxEvents || (this.length > 0 && this.totalBytes + bytes > this.limits.maxBytes)) {
@@ -92,25 +85,62 @@ export class EventLog implements EventHistory {
   private dropOldest(): void {
     const entry = this.ring[this.start] as Entry;
     this.ring[this.start] = undefined; // the event (and its object) is garbage from here
-    this.floor = entry.event.resourceVersion;
+    this.floor = entry.event.position.version;
     this.totalBytes -= entry.bytes;
     this.start = (this.start + 1) % this.limits.maxEvents;
     this.length--;
   }
 
-  /** Events after `resourceVersion`, oldest first; undefined when the log no longer reaches back that far. */
-  since(resourceVersion: string): ReflectorEvent[] | undefined {
-    if (this.floor === undefined) return undefined;
-    const c = compareVersions(resourceVersion, this.floor);
-    if (c === undefined || c < 0) return undefined;
+  /**
+   * The events after `since`, oldest first; undefined when the log no longer
+   * reaches back that far, or cannot tell. `since` is a cursor (exactly the
+   * events after its position), or a bare resourceVersion (older clients): the
+   * events after it, and when it falls inside a relist's differences, all of
+   * them again, since it may be the version of an event that came before some
+   * of the relist's deletions.
+   */
+  since(since: string): ReflectorEvent[] | undefined {
+    const at = parseSince(since);
+    if (this.floor === undefined || at === undefined) return undefined;
     const out: ReflectorEvent[] = [];
-    for (let i = this.length - 1; i >= 0; i--) {
-      const e = (this.ring[(this.start + i) % this.limits.maxEvents] as Entry).event;
-      const d = compareVersions(e.resourceVersion, resourceVersion);
-      if (d === undefined || d <= 0) break;
+    if (at.kind === 'relist') {
+      // Only this replica knows its relists; a cursor from another one's (or one the log dropped) is RESYNC.
+      for (let i = this.length - 1; i >= 0; i--) {
+        const e = this.entry(i);
+        const relist = e.position.relist;
+        if (relist?.id === at.id && relist.index === at.index) return out.reverse();
+        out.push(e);
+      }
+      return undefined;
+    }
+    const c = compareVersions(at.version, this.floor);
+    if (c === undefined || c < 0) return undefined;
+    let i = this.length - 1;
+    for (; i >= 0; i--) {
+      const e = this.entry(i);
+      if ((compareVersions(e.position.version, at.version) ?? 0) <= 0) break;
       out.push(e);
     }
+    if (at.kind === 'resourceVersion') {
+      // A relist's last deletion carries no relist id, and may share the version with the relist's others.
+      let k = i;
+      while (k >= 0 && this.entry(k).position.relist === undefined && this.entry(k).position.version === at.version) k--;
+      const straddled = k >= 0 ? this.entry(k).position.relist : undefined;
+      if (straddled) {
+        // Back to the relist's first difference, which must still be held.
+        for (; i >= 0; i--) {
+          const e = this.entry(i);
+          out.push(e);
+          if (e.position.relist?.id === straddled.id && e.position.relist.index === 0) return out.reverse();
+        }
+        return undefined;
+      }
+    }
     return out.reverse();
+  }
+
+  private entry(i: number): ReflectorEvent {
+    return (this.ring[(this.start + i) % this.limits.maxEvents] as Entry).event;
   }
 
   /** Events held. */

@@ -7,6 +7,8 @@ export interface StreamEvent {
   type: ChangeType | 'RESYNC';
   object: KubeObject | null;
   resourceVersion: string;
+  /** Where to resume from; null inside a RESYNC snapshot (resume from the cursor before it). */
+  cursor: string | null;
 }
 
 export interface SubscriberQueueOptions {
@@ -50,10 +52,12 @@ export class SubscriberQueue implements AsyncIterableIterator<StreamEvent> {
       const key = event.object ? objectKey(event.object) : undefined;
       const i = key === undefined ? -1 : this.pending.findIndex((e) => e.object !== null && objectKey(e.object) === key);
       if (i >= 0) {
-        const previous = this.pending[i] as StreamEvent;
-        // An object the subscriber has not yet seen added stays ADDED.
+        const [previous] = this.pending.splice(i, 1) as [StreamEvent];
+        // An object the subscriber has not yet seen added stays ADDED. The newer state goes
+        // where it belongs, at the end: cursors reach the subscriber in order, so one it
+        // resumes from never skips an event it did not get.
         const type = previous.type === 'ADDED' && event.type === 'MODIFIED' ? 'ADDED' : event.type;
-        this.pending[i] = { ...event, type };
+        this.pending.push({ ...event, type });
         return;
       }
       if (this.pending.length >= this.hardLimit) {

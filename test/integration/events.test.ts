@@ -15,6 +15,7 @@ const admin = kubeClient('admin');
 interface Ev {
   type: string;
   resourceVersion: string;
+  cursor: string | null;
   object: { name: string } | null;
 }
 
@@ -36,7 +37,10 @@ afterAll(async () => {
 async function subscribe(field: string, args: string, kind: 'PipelineResource' | 'ResourceBinding' | 'Pipeline' | 'PipelineRun') {
   const cache = gw.cache.reflector(kind);
   const before = cache.listenerCount;
-  const sub = collect<Record<string, Ev>>(gw.ws(), `subscription { ${field}(${args}) { type resourceVersion object { name } } }`);
+  const sub = collect<Record<string, Ev>>(
+    gw.ws(),
+    `subscription { ${field}(${args}) { type resourceVersion cursor object { name } } }`,
+  );
   await eventually(() => (cache.listenerCount > before || sub.received.length > 0 || sub.failure ? true : undefined));
   return { ...sub, events: () => sub.received.map((d) => d[field] as Ev) };
 }
@@ -126,6 +130,33 @@ describe('resuming with since', () => {
     expect(new Set(all).size).toBe(all.length);
   });
 
+  it('resumes from the last cursor with exactly the events after it', async () => {
+    // The last test's subscriptions have left (subscribe() waits for the count to grow).
+    await eventually(() => (gw.cache.reflector('PipelineResource').listenerCount === 0 ? true : undefined));
+    const first = await subscribe('pipelineResourceEvents', `namespace: "${ns}"`, 'PipelineResource');
+    await createObjects(ns, [gitResource('c1')]);
+    await merge('PipelineResource', ns, 'c1', { spec: { description: 'a' } });
+    await eventually(() => (first.events().length >= 2 ? true : undefined));
+    const attached = gw.cache.reflector('PipelineResource').listenerCount;
+    first.dispose();
+    await eventually(() => (gw.cache.reflector('PipelineResource').listenerCount < attached ? true : undefined));
+    const cursor = first.events().at(-1)?.cursor;
+    expect(cursor).toBe(`v1:${first.events().at(-1)?.resourceVersion}`);
+    await merge('PipelineResource', ns, 'c1', { spec: { description: 'b' } });
+    await admin.request('DELETE', resourcePath(kinds.PipelineResource, ns, 'c1'));
+    await eventually(() => (gw.cache.reflector('PipelineResource').get(ns, 'c1') ? undefined : true));
+
+    const resyncs = () => gw.cache.histories.find((h) => h.kind === 'PipelineResource')?.resyncs;
+    const resyncsBefore = resyncs();
+    const second = await subscribe('pipelineResourceEvents', `namespace: "${ns}", since: "${cursor}"`, 'PipelineResource');
+    await eventually(() => (second.events().length >= 2 ? true : undefined));
+    second.dispose();
+    expect(second.events().map((e) => `${e.type} ${e.object?.name}`)).toEqual(['MODIFIED c1', 'DELETED c1']);
+    const cursors = [...first.events(), ...second.events()].map((e) => e.cursor);
+    expect(new Set(cursors).size).toBe(4);
+    expect(resyncs()).toBe(resyncsBefore);
+  });
+
   it('sends RESYNC and the current state when the log no longer reaches back', async () => {
     const start = gw.cache.reflector('PipelineResource').resourceVersion;
     // The gateway keeps 50 events per kind: 60 writes push `start` out of its log.
@@ -135,11 +166,15 @@ describe('resuming with since', () => {
         ? true
         : undefined,
     );
+    const resyncsBefore = gw.cache.histories.find((h) => h.kind === 'PipelineResource')?.resyncs ?? 0;
     const sub = await subscribe('pipelineResourceEvents', `namespace: "${ns}", since: "${start}"`, 'PipelineResource');
     await eventually(() => (sub.events().length >= 5 ? true : undefined));
     sub.dispose();
     const [resync, ...state] = sub.events();
-    expect(resync).toMatchObject({ type: 'RESYNC', object: null });
+    expect(resync).toMatchObject({ type: 'RESYNC', object: null, cursor: null });
+    expect(gw.cache.histories.find((h) => h.kind === 'PipelineResource')?.resyncs).toBe(resyncsBefore + 1);
+    // Only the snapshot's last event says where to resume from: the state is complete only there.
+    expect(state.map((e) => e.cursor)).toEqual([null, null, null, `v1:${resync?.resourceVersion}`]);
     expect(state.map((e) => `${e.type} ${e.object?.name}`).sort()).toEqual(['ADDED r1', 'ADDED r2', 'ADDED r3', 'ADDED r4']);
   });
 });

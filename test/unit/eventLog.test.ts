@@ -11,7 +11,7 @@ function event(rv: number, name: string, descriptionBytes: number, type: Reflect
     metadata: { name, namespace: 'team-a', resourceVersion: String(rv) },
     spec: { type: 'git', description: 'x'.repeat(descriptionBytes) },
   } as KubeObject;
-  return { type, object, resourceVersion: String(rv) };
+  return { type, object, resourceVersion: String(rv), position: { version: String(rv) }, cursor: `v1:${rv}` };
 }
 
 const versions = (events: ReflectorEvent[] | undefined) => events?.map((e) => Number(e.resourceVersion));

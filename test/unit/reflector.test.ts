@@ -2,10 +2,13 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
 import pino from 'pino';
-import { afterEach, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { KubeClient } from '../../src/kube/KubeClient.js';
 import { kinds } from '../../src/kube/kinds.js';
 import { Reflector, type ReflectorEvent } from '../../src/kube/Reflector.js';
+import { ResourceCache } from '../../src/kube/ResourceCache.js';
+import { GatewayMetrics } from '../../src/metrics.js';
+import { EventLog } from '../../src/subscriptions/EventLog.js';
 
 /**
  * The reflector against a fake apiserver at the HTTP layer: scripted LIST and
@@ -15,8 +18,9 @@ type Handler = (req: IncomingMessage, res: ServerResponse, url: URL) => void;
 
 const servers: { close(): void }[] = [];
 const reflectors: Reflector[] = [];
+const caches: ResourceCache[] = [];
 afterEach(async () => {
-  await Promise.all(reflectors.splice(0).map((r) => r.stop()));
+  await Promise.all([...reflectors.splice(0), ...caches.splice(0)].map((r) => r.stop()));
   for (const s of servers.splice(0)) s.close();
 });
 
@@ -72,7 +76,7 @@ const until = async (check: () => boolean, ms = 5000) => {
   }
 };
 
-it('relists on 410 Gone and emits the difference: changes in resourceVersion order, deletions at the LIST version', async () => {
+it('relists on 410 Gone and emits the difference: changes in resourceVersion order, then deletions at the LIST position', async () => {
   let lists = 0;
   const watches: string[] = [];
   const client = await fakeApiserver((_req, res, url) => {
@@ -95,7 +99,8 @@ it('relists on 410 Gone and emits the difference: changes in resourceVersion ord
   });
   const { r, events } = start(client);
   await until(() => events.length >= 6 && watches.length >= 2);
-  expect(events).toEqual(['ADDED a 5', 'ADDED b 6', 'MODIFIED a 11', 'ADDED c 15', 'ADDED d 25', 'DELETED b 30']);
+  // A deletion keeps the object's last known version; its place in the stream is the LIST's.
+  expect(events).toEqual(['ADDED a 5', 'ADDED b 6', 'MODIFIED a 11', 'ADDED c 15', 'ADDED d 25', 'DELETED b 6']);
   expect(watches.slice(0, 2)).toEqual(['10', '30']);
   expect(r.get('ns', 'a')?.metadata.managedFields).toBeUndefined();
 });
@@ -150,4 +155,139 @@ it('retries with backoff while the apiserver fails, and is synced once it answer
   expect(calls).toBe(4);
   expect(r.restarts).toBe(3);
   expect(r.size).toBe(1);
+});
+
+describe('a resume across a relist that found deletions (issue 18)', () => {
+  /**
+   * The issue's case: a 410 relist at 3321 finds r-39, r-31, r-15 and r-10
+   * deleted and r-44 modified at 3321 itself, between watched changes.
+   */
+  async function scenario() {
+    let lists = 0;
+    let watches = 0;
+    let subscribed = false;
+    const client = await fakeApiserver((_req, res, url) => {
+      if (url.searchParams.get('watch') !== 'true') {
+        lists++;
+        return json(
+          res,
+          lists === 1
+            ? {
+                metadata: { resourceVersion: '3300' },
+                items: [
+                  obj('r-39', '3001'),
+                  obj('r-31', '3002'),
+                  obj('r-15', '3003'),
+                  obj('r-10', '3004'),
+                  obj('r-44', '3100'),
+                  obj('r-50', '3200'),
+                ],
+              }
+            : { metadata: { resourceVersion: '3321' }, items: [obj('r-44', '3321'), obj('r-50', '3310'), obj('r-60', '3315')] },
+        );
+      }
+      watches++;
+      res.writeHead(200, { 'content-type': 'application/json' });
+      if (watches === 1) {
+        void until(() => subscribed).then(() => {
+          line(res, { type: 'MODIFIED', object: obj('r-50', '3310') });
+          line(res, { type: 'ERROR', object: { kind: 'Status', code: 410, message: 'too old resource version' } });
+          res.end();
+        });
+      } else if (watches === 2) {
+        line(res, { type: 'MODIFIED', object: obj('r-44', '3330') });
+        line(res, { type: 'DELETED', object: obj('r-50', '3331') });
+      }
+    });
+    const logLines: Record<string, unknown>[] = [];
+    const logger = pino({ level: 'info' }, { write: (s: string) => void logLines.push(JSON.parse(s)) });
+    const cache = new ResourceCache({
+      client,
+      logger,
+      kinds: ['PipelineResource'],
+      eventHistory: () => new EventLog(),
+      reflector: { watchTimeoutSeconds: [5, 5], backoff: { initialMs: 10, maxMs: 50 } },
+    });
+    caches.push(cache);
+    const metrics = new GatewayMetrics();
+    metrics.watch(cache);
+    cache.start();
+    await cache.synced();
+    const kind = cache.reflector('PipelineResource');
+    const events: ReflectorEvent[] = [];
+    kind.subscribe((e) => events.push(e));
+    subscribed = true;
+    await until(() => events.length >= 9);
+    return { cache, kind, events, metrics, logLines };
+  }
+
+  const describeEvent = (e: ReflectorEvent) =>
+    `${e.type} ${e.object.metadata.name}@${e.resourceVersion} ${e.cursor.replace(/:[0-9a-f]{12}:/, ':R:')}`;
+
+  it('gives every event its own cursor, and the deletions their last known resourceVersion', async () => {
+    const { events } = await scenario();
+    expect(events.map(describeEvent)).toEqual([
+      'MODIFIED r-50@3310 v1:3310',
+      'ADDED r-60@3315 v1:3315:R:0',
+      'MODIFIED r-44@3321 v1:3321:R:1',
+      'DELETED r-39@3001 v1:3321:R:2',
+      'DELETED r-31@3002 v1:3321:R:3',
+      'DELETED r-15@3003 v1:3321:R:4',
+      'DELETED r-10@3004 v1:3321',
+      'MODIFIED r-44@3330 v1:3330',
+      'DELETED r-50@3331 v1:3331',
+    ]);
+    expect(new Set(events.map((e) => e.cursor)).size).toBe(9);
+    // One relist id for the whole relist.
+    expect(new Set(events.slice(1, 6).map((e) => e.cursor.split(':')[2])).size).toBe(1);
+  });
+
+  it('resumes from each cursor with exactly the events after it: none twice, none missing', async () => {
+    const { kind, events } = await scenario();
+    for (let k = 0; k < events.length; k++) {
+      expect(kind.log.since((events[k] as ReflectorEvent).cursor)?.map(describeEvent), `after event ${k}`).toEqual(
+        events.slice(k + 1).map(describeEvent),
+      );
+    }
+  });
+
+  it('a bare resourceVersion inside the relist replays the whole relist again, never skipping its deletions', async () => {
+    const { kind, events } = await scenario();
+    const all = events.map(describeEvent);
+    // 3321 is r-44's version, which older clients passed: the four deletions after it come again.
+    expect(kind.log.since('3321')?.map(describeEvent)).toEqual(all.slice(1));
+    expect(kind.log.since('3316')?.map(describeEvent)).toEqual(all.slice(1));
+    expect(kind.log.since('3310')?.map(describeEvent)).toEqual(all.slice(1));
+    expect(kind.log.since('3330')?.map(describeEvent)).toEqual(all.slice(8));
+  });
+
+  it('a cursor from another replica: inside a relist it does not know, RESYNC; a complete one resumes exactly', async () => {
+    const { kind, events } = await scenario();
+    expect(kind.log.since('v1:3321:0123456789ab:1')).toBeUndefined();
+    expect(kind.log.since('v1:3321')?.map(describeEvent)).toEqual(events.slice(7).map(describeEvent));
+    // Older than the first LIST (3300): the log cannot tell, so RESYNC.
+    expect(kind.log.since('v1:3299')).toBeUndefined();
+    expect(kind.log.since('v1:not-a-cursor')).toBeUndefined();
+  });
+
+  it('counts the relist and its 6 synthesized events in /metrics, and logs how many it synthesized', async () => {
+    const { cache, metrics, logLines } = await scenario();
+    expect(cache.stats).toEqual([
+      expect.objectContaining({ kind: 'PipelineResource', relists: 1, expired: 1, synthesized: 6, objects: 2 }),
+    ]);
+    const text = await metrics.registry.metrics();
+    expect(text).toContain('gateway_watch_relists{kind="PipelineResource",namespace=""} 1\n');
+    expect(text).toContain('gateway_relist_synthesized_events{kind="PipelineResource",namespace=""} 6\n');
+    expect(text).toContain('gateway_subscription_resyncs{kind="PipelineResource"} 0\n');
+    expect(logLines.filter((l) => l.msg === 'relisted: emitted the differences')).toEqual([
+      expect.objectContaining({
+        kind: 'PipelineResource',
+        resourceVersion: '3321',
+        synthesized: 6,
+        added: 1,
+        modified: 1,
+        deleted: 4,
+      }),
+    ]);
+  });
 });

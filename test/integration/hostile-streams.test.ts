@@ -335,24 +335,7 @@ describe('a stalled SSE reader', () => {
     await eventually(() => (received.startsWith('HTTP/1.1 200') && cache.listenerCount === 1 ? true : undefined));
 
     // ~240 KB an event; 40 MB in all, far more than loopback's socket buffers hold.
-    const params = Array.from({ length: 60 }, (_, j) => ({
-      name: j ? `p${j}` : 'url',
-      value: `https://e.com/${'x'.repeat(4000)}`,
-    }));
-    for (let i = 0; i < 160; i += 8) {
-      await Promise.all(
-        Array.from({ length: 8 }, (_, k) =>
-          admin.request('POST', resourcePath(kinds.PipelineResource, ns), {
-            body: {
-              apiVersion: apiVersion(kinds.PipelineResource),
-              kind: 'PipelineResource',
-              metadata: { name: `stall-${i + k}` },
-              spec: { type: 'git', params },
-            },
-          }),
-        ),
-      );
-    }
+    await createLargeResources('stall', 160, 'git');
     const written = Date.now();
     // The server ends the stream: the subscription is gone and the connection closed.
     await eventually(() => (cache.listenerCount === 0 ? true : undefined), 15_000);
@@ -365,6 +348,28 @@ describe('a stalled SSE reader', () => {
     next.close();
   }, 120_000);
 });
+
+/** `count` PipelineResources of ~240 KB each in `ns` (60 params of 4 KB), eight at a time. */
+async function createLargeResources(prefix: string, count: number, type: 'git' | 'image'): Promise<void> {
+  const params = Array.from({ length: 60 }, (_, j) => ({
+    name: j ? `p${j}` : 'url',
+    value: `https://e.com/${'x'.repeat(4000)}`,
+  }));
+  for (let i = 0; i < count; i += 8) {
+    await Promise.all(
+      Array.from({ length: 8 }, (_, k) =>
+        admin.request('POST', resourcePath(kinds.PipelineResource, ns), {
+          body: {
+            apiVersion: apiVersion(kinds.PipelineResource),
+            kind: 'PipelineResource',
+            metadata: { name: `${prefix}-${i + k}` },
+            spec: { type, params },
+          },
+        }),
+      ),
+    );
+  }
+}
 
 describe('a slow SSE reader', () => {
   let gw: TestGateway;
@@ -393,24 +398,7 @@ describe('a slow SSE reader', () => {
     });
     await eventually(() => (received.startsWith('HTTP/1.1 200') && cache.listenerCount === 1 ? true : undefined));
     socket.pause();
-    const params = Array.from({ length: 60 }, (_, j) => ({
-      name: j ? `p${j}` : 'url',
-      value: `https://e.com/${'y'.repeat(4000)}`,
-    }));
-    for (let i = 0; i < 80; i += 8) {
-      await Promise.all(
-        Array.from({ length: 8 }, (_, k) =>
-          admin.request('POST', resourcePath(kinds.PipelineResource, ns), {
-            body: {
-              apiVersion: apiVersion(kinds.PipelineResource),
-              kind: 'PipelineResource',
-              metadata: { name: `slow-sse-${i + k}` },
-              spec: { type: 'image', params },
-            },
-          }),
-        ),
-      );
-    }
+    await createLargeResources('slow-sse', 80, 'image');
     // More than three objects wait: the subscription ends and leaves the cache.
     await eventually(() => (cache.listenerCount === 0 ? true : undefined), 20_000);
     socket.resume();

@@ -43,7 +43,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  // No namespace controller runs here: delete what was made, then the namespace.
+  // No namespace controller runs here: delete what was made (alice's rights included), then the namespace.
+  await admin.request('DELETE', `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns}/rolebindings/alice-edit`);
   for (const kind of [kinds.PipelineRun, kinds.PipelineResource]) {
     await admin.request('DELETE', resourcePath(kind, ns)).catch(() => {});
   }

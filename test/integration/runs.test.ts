@@ -540,6 +540,8 @@ describe.skipIf(!haveUsers)('as the caller', () => {
 
   afterAll(async () => {
     await tokenGw?.stop();
+    // No namespace controller runs here, so the namespace outlives the file: mallory's rights in it must not.
+    await admin.request('DELETE', `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns}/rolebindings/mallory-runs`);
   });
 
   it('checks Secrets with the caller’s rights, reading metadata only', async () => {

@@ -125,6 +125,7 @@ export function createGateway(deps: GatewayDeps): YogaServerInstance<ServerConte
   const subscriptions = { ...defaultSubscriptionLimits, ...deps.subscriptions };
   const http = { ...defaultHttpPolicy, ...deps.http };
   const yaml = { ...defaultYamlLimits, ...http.yaml };
+  const rate = useRateLimit(http.rate);
   return createYoga<ServerContext, Context>({
     schema: deps.schema,
     graphqlEndpoint: '/graphql',
@@ -138,9 +139,11 @@ export function createGateway(deps: GatewayDeps): YogaServerInstance<ServerConte
       useTracing(),
       // GET and form posts must carry a header a cross-site form cannot set; JSON POSTs are preflighted anyway.
       useCSRFPrevention({ requestHeaders: ['x-graphql-yoga-csrf', 'authorization'] }),
+      // A caller past the operation rate is refused before the cost is reckoned; the cost rate is charged after.
+      rate.operations,
       ...useQueryLimits(http.query),
+      rate.cost,
       useExecutionBudget(http.budget),
-      useRateLimit(http.rate),
       ...(deps.authenticator ? [useSessionReview({ authenticator: deps.authenticator, logger: deps.logger })] : []),
       useSubscriptionLimits(subscriptions.maxPerUser),
       // A closed HTTP stream (SSE) returns its subscription's iterator, so its SubscriberQueue is released.

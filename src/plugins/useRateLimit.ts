@@ -47,15 +47,15 @@ class Bucket {
 }
 
 /**
- * Two token buckets per caller (by Kubernetes user name), one counting operations and one their estimated cost
- * (set by useQueryLimits, which runs first): past either, the operation gets RATE_LIMITED (HTTP 429) with
- * `Retry-After`.
+ * Two token buckets per caller (by Kubernetes user name), one counting operations and one their estimated cost:
+ * past either, the operation gets RATE_LIMITED (HTTP 429) with `Retry-After`. Two plugins, so that the operation
+ * count is checked before anything else runs (a refused flood costs as little as possible) and the cost once
+ * useQueryLimits has reckoned it: place `operations` before useQueryLimits and `cost` after it.
  */
-export function useRateLimit(limit: Partial<RateLimit> = {}): Plugin<Context> {
+export function useRateLimit(limit: Partial<RateLimit> = {}): { operations: Plugin<Context>; cost: Plugin<Context> } {
   const l = { ...defaultRateLimit, ...limit };
   const callers = new Map<string, { operations: Bucket; cost: Bucket }>();
-  /** true, or the seconds to wait. */
-  const take = (ctx: Context): true | number => {
+  const bucketsOf = (ctx: Context) => {
     const user = ctx.caller.username;
     const buckets = callers.get(user) ?? {
       operations: new Bucket(l.burst, l.perSecond),
@@ -64,10 +64,7 @@ export function useRateLimit(limit: Partial<RateLimit> = {}): Plugin<Context> {
     callers.delete(user); // re-insert: the Map stays in least-recently-used order
     callers.set(user, buckets);
     if (callers.size > 100_000) callers.delete(callers.keys().next().value as string);
-    const now = Date.now();
-    const operations = buckets.operations.take(1, now);
-    if (operations !== true) return operations;
-    return buckets.cost.take(estimatedCost(ctx) ?? 0, now);
+    return buckets;
   };
   const limited = (retryAfter: number, http: boolean) =>
     new GraphQLError('Too many requests, or too costly ones; slow down.', {
@@ -77,7 +74,8 @@ export function useRateLimit(limit: Partial<RateLimit> = {}): Plugin<Context> {
         ...(http ? { http: { status: 429, headers: { 'Retry-After': String(retryAfter) } } } : {}),
       },
     });
-  return {
+  /** A plugin that takes from one bucket: `true`, or the seconds to wait. */
+  const charging = (take: (ctx: Context) => true | number): Plugin<Context> => ({
     onExecute({ args }) {
       const taken = take(args.contextValue);
       if (taken !== true) throw limited(taken, true);
@@ -87,5 +85,9 @@ export function useRateLimit(limit: Partial<RateLimit> = {}): Plugin<Context> {
       const taken = take(args.contextValue);
       if (taken !== true) setResultAndStopExecution({ errors: [limited(taken, false)] });
     },
+  });
+  return {
+    operations: charging((ctx) => bucketsOf(ctx).operations.take(1, Date.now())),
+    cost: charging((ctx) => bucketsOf(ctx).cost.take(estimatedCost(ctx) ?? 0, Date.now())),
   };
 }

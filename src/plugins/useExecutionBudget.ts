@@ -21,6 +21,12 @@ export interface ExecutionBudget {
   maxObjects: number;
   /** Response size, counted while values resolve (names, strings, numbers, punctuation), before it is serialized. */
   maxResponseBytes: number;
+  /**
+   * How long an operation resolves before it lets the event loop serve others (a macrotask turn: I/O, timers). One
+   * tenant's largest admitted operation then delays another's simple query by about a slice, not by its whole run
+   * (the hostile benchmark, docs/benchmarks.md).
+   */
+  sliceMs: number;
 }
 
 /**
@@ -28,7 +34,11 @@ export interface ExecutionBudget {
  * estimate. 16 MiB: thirty times the largest page an ordinary query asks
  * for (500 resources with their params), a fraction of the heap.
  */
-export const defaultExecutionBudget: ExecutionBudget = { maxObjects: 100_000, maxResponseBytes: 16 * 1024 * 1024 };
+export const defaultExecutionBudget: ExecutionBudget = {
+  maxObjects: 100_000,
+  maxResponseBytes: 16 * 1024 * 1024,
+  sliceMs: 4,
+};
 
 type BudgetCode = 'EXECUTION_BUDGET_EXCEEDED' | 'RESPONSE_TOO_LARGE';
 
@@ -37,8 +47,12 @@ class ExecutionMeter {
   objects = 0;
   bytes = 0;
   exceeded: BudgetCode | undefined;
-  private charges = 0;
+  private calls = 0;
   private sliceStart = performance.now();
+  /** Fields waiting for a later turn, in the order they came; undefined while the operation runs freely. */
+  private queued: (() => void)[] | undefined;
+  /** The next of `queued` to run. */
+  private head = 0;
 
   constructor(private readonly budget: ExecutionBudget) {}
 
@@ -63,16 +77,51 @@ class ExecutionMeter {
   }
 
   /**
-   * Whether the operation has held the event loop for a slice: checked every 64 values, so a large operation
-   * yields to other callers' I/O every `yieldEveryMs` instead of running to the end in one turn.
+   * Runs a field's resolution now, or, once the operation has held the event loop for a slice, queues it for a
+   * later turn (checked every `checkEvery` fields). While the queue is not empty every field queues behind it, not
+   * only the one that noticed: graphql's executor walks a level's siblings synchronously, so deferring one field
+   * alone would leave the rest of the walk in the same turn. Each turn then resolves about a slice's worth.
    */
-  due(): boolean {
-    if (++this.charges % 64 !== 0) return false;
-    const now = performance.now();
-    if (now - this.sliceStart < yieldEveryMs) return false;
-    this.sliceStart = now;
-    return true;
+  admit(resolveField: () => unknown): unknown {
+    if (!this.queued) {
+      if (++this.calls % checkEvery !== 0 || performance.now() - this.sliceStart < this.budget.sliceMs) return resolveField();
+      this.queued = [];
+      setImmediate(this.drain);
+    }
+    const queue = this.queued;
+    return new Promise((resolve, reject) =>
+      queue.push(() => {
+        try {
+          resolve(resolveField());
+        } catch (err) {
+          reject(err);
+        }
+      }),
+    );
   }
+
+  /** One turn's slice of the queue; the rest waits for the next turn. */
+  private readonly drain = (): void => {
+    const queue = this.queued ?? [];
+    this.sliceStart = performance.now();
+    let ran = 0;
+    // Fields run here may queue more; those land at the end of the same array.
+    while (this.head < queue.length) {
+      (queue[this.head++] as () => void)();
+      if (++ran % checkEvery === 0 && performance.now() - this.sliceStart >= this.budget.sliceMs) break;
+    }
+    if (this.head < queue.length) {
+      // Drop what has run once it is most of the array: amortized, not a copy per turn.
+      if (this.head > queue.length / 2) {
+        queue.splice(0, this.head);
+        this.head = 0;
+      }
+      setImmediate(this.drain);
+    } else {
+      this.queued = undefined;
+      this.head = 0;
+    }
+  };
 
   reset(): void {
     this.objects = 0;
@@ -119,15 +168,8 @@ interface FieldShape {
   composite: boolean;
 }
 
-/**
- * How long an operation resolves before it lets the event loop serve others (a macrotask turn: I/O, timers). One
- * tenant's largest admitted operation then delays another's simple query by about a slice, not by its whole run
- * (the hostile benchmark, docs/benchmarks.md).
- */
-const yieldEveryMs = 4;
-
-/** `value`, after the event loop has had a turn. */
-const nextTurn = <T>(value: T): Promise<T> => new Promise((resolve) => setImmediate(resolve, value));
+/** Fields resolved between two looks at the clock: few enough that a turn is about a slice, not more. */
+const checkEvery = 32;
 
 /** The meters of running operations, by their context object. */
 const meters = new WeakMap<object, ExecutionMeter>();
@@ -149,14 +191,16 @@ function meterSchema(schema: GraphQLSchema): void {
       field.resolve = (source, args, context, info) => {
         const meter = context && meters.get(context as object);
         if (!meter) return resolve(source, args, context, info);
-        meter.enter();
         const key = String(info.path.key);
-        const value = resolve(source, args, context, info);
         const settle = (v: unknown) => {
           meter.charge(v, shape, key);
-          return meter.due() ? nextTurn(v) : v;
+          return v;
         };
-        return value instanceof Promise ? value.then(settle) : settle(value);
+        return meter.admit(() => {
+          meter.enter();
+          const value = resolve(source, args, context, info);
+          return value instanceof Promise ? value.then(settle) : settle(value);
+        });
       };
     }
   }

@@ -87,3 +87,44 @@ describe('useExecutionBudget for subscriptions', () => {
     ]);
   });
 });
+
+describe('useExecutionBudget slices a long operation', () => {
+  it('lets the event loop turn after each slice: no turn resolves more than one check interval of fields', async () => {
+    const items = buildSchema('type Item { name: String a: Int b: Int } type Query { items: [Item] }');
+    const count = 2_000;
+    let named = 0;
+    const fields = items.getType('Item') as import('graphql').GraphQLObjectType;
+    const name = fields.getFields().name;
+    if (!name) throw new Error('no Item.name');
+    name.resolve = (item: { i: number }) => {
+      named++;
+      return `item-${item.i}`;
+    };
+    const query = items.getQueryType()?.getFields().items;
+    if (!query) throw new Error('no Query.items');
+    query.resolve = () => Array.from({ length: count }, (_, i) => ({ i, a: i, b: -i }));
+    // A slice of 0 ms: the operation pauses at every check, so what a turn runs is bounded by the check interval
+    // alone, whatever the machine's speed.
+    const yoga = createYoga({ schema: items, plugins: [useExecutionBudget({ sliceMs: 0 })], logging: false });
+    const seen: number[] = [];
+    let running = true;
+    const tick = () => {
+      seen.push(named);
+      if (running) setImmediate(tick);
+    };
+    setImmediate(tick);
+    const res = await yoga.fetch('http://yoga/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: '{ items { name a b } }' }),
+    });
+    const body = (await res.json()) as { data: { items: { name: string; a: number; b: number }[] } };
+    running = false;
+    expect(body.data.items).toHaveLength(count);
+    expect(body.data.items[1_999]).toEqual({ name: 'item-1999', a: 1_999, b: -1_999 });
+    seen.push(named);
+    const perTurn = seen.map((n, i) => n - (i ? (seen[i - 1] as number) : 0));
+    expect(Math.max(...perTurn)).toBeLessThanOrEqual(32);
+    expect(named).toBe(count);
+  });
+});

@@ -49,6 +49,8 @@ export interface HostileBenchOptions {
   attackDeadlineMs: number;
   say: (msg: string) => void;
   onCleanup: (fn: () => Promise<void>) => () => void;
+  /** Flags for the gateway beyond token mode (none: every limit at its default, as the bench reports). */
+  gatewayArgs?: string[];
 }
 
 export interface HostileBenchResult {
@@ -245,7 +247,10 @@ export async function hostileBench(o: HostileBenchOptions): Promise<HostileBench
 
     // Its own process, so that its RSS is its own; the heap is capped as in a pod, so a runaway query ends the
     // gateway (which the result records) rather than the machine.
-    gw = await spawnGateway(o.root, o.kubeconfigPath, o.say, { node: ['--max-old-space-size=2048'] });
+    gw = await spawnGateway(o.root, o.kubeconfigPath, o.say, {
+      node: ['--max-old-space-size=2048'],
+      args: o.gatewayArgs ?? [],
+    });
     const url = `http://127.0.0.1:${gw.port}/graphql`;
     await until(60_000, async () => {
       const a = await post(url, bob, bobQuery(bobNs), {}, requestTimeoutMs.bob);

@@ -125,7 +125,12 @@ export function createGateway(deps: GatewayDeps): YogaServerInstance<ServerConte
   const subscriptions = { ...defaultSubscriptionLimits, ...deps.subscriptions };
   const http = { ...defaultHttpPolicy, ...deps.http };
   const yaml = { ...defaultYamlLimits, ...http.yaml };
-  const rate = useRateLimit(http.rate);
+  const rate = useRateLimit(http.rate, (request) => {
+    const header = request.headers.get('authorization');
+    if (!header) return deps.anonymous ? localCaller.username : undefined;
+    const token = bearerToken(header);
+    return token ? deps.authenticator.known(token)?.username : undefined;
+  });
   return createYoga<ServerContext, Context>({
     schema: deps.schema,
     graphqlEndpoint: '/graphql',

@@ -55,6 +55,11 @@ export class TtlCache<V extends object | boolean> {
     return loaded;
   }
 
+  /** The cached answer, if any, without loading one. */
+  peek(key: string): V | undefined {
+    return this.lru.get(key);
+  }
+
   /** Whether an answer for `key` is cached (a load still in flight is not an answer). */
   has(key: string): boolean {
     return this.lru.has(key);

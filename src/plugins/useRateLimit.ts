@@ -48,15 +48,22 @@ class Bucket {
 
 /**
  * Two token buckets per caller (by Kubernetes user name), one counting operations and one their estimated cost:
- * past either, the operation gets RATE_LIMITED (HTTP 429) with `Retry-After`. Two plugins, so that the operation
- * count is checked before anything else runs (a refused flood costs as little as possible) and the cost once
- * useQueryLimits has reckoned it: place `operations` before useQueryLimits and `cost` after it.
+ * past either, the operation gets RATE_LIMITED (HTTP 429) with `Retry-After`. Two plugins: `operations` before
+ * useQueryLimits and `cost` after it, as the cost is known once useQueryLimits has reckoned it.
+ *
+ * `identify` names the caller of an HTTP request from what is already known (a cached token review; the local
+ * caller in anonymous mode), or undefined. A known caller's request spends its operation at once, malformed or
+ * not, and past the rate it is refused before it is parsed, validated or given a context: a flood costs the
+ * process as little as it can. Other requests (an unknown token, a WebSocket's operations) spend theirs when they
+ * execute.
  */
-export function useRateLimit(limit: Partial<RateLimit> = {}): { operations: Plugin<Context>; cost: Plugin<Context> } {
+export function useRateLimit(
+  limit: Partial<RateLimit> = {},
+  identify: (request: Request) => string | undefined = () => undefined,
+): { operations: Plugin<Context>; cost: Plugin<Context> } {
   const l = { ...defaultRateLimit, ...limit };
   const callers = new Map<string, { operations: Bucket; cost: Bucket }>();
-  const bucketsOf = (ctx: Context) => {
-    const user = ctx.caller.username;
+  const bucketsOf = (user: string) => {
     const buckets = callers.get(user) ?? {
       operations: new Bucket(l.burst, l.perSecond),
       cost: new Bucket(l.costBurst, l.costPerSecond),
@@ -66,14 +73,17 @@ export function useRateLimit(limit: Partial<RateLimit> = {}): { operations: Plug
     if (callers.size > 100_000) callers.delete(callers.keys().next().value as string);
     return buckets;
   };
+  const message = 'Too many requests, or too costly ones; slow down.';
   const limited = (retryAfter: number, http: boolean) =>
-    new GraphQLError('Too many requests, or too costly ones; slow down.', {
+    new GraphQLError(message, {
       extensions: {
         code: 'RATE_LIMITED',
         retryAfterSeconds: retryAfter,
         ...(http ? { http: { status: 429, headers: { 'Retry-After': String(retryAfter) } } } : {}),
       },
     });
+  /** HTTP requests whose operation was spent when they arrived. */
+  const spent = new WeakSet<Request>();
   /** A plugin that takes from one bucket: `true`, or the seconds to wait. */
   const charging = (take: (ctx: Context) => true | number): Plugin<Context> => ({
     onExecute({ args }) {
@@ -86,8 +96,31 @@ export function useRateLimit(limit: Partial<RateLimit> = {}): { operations: Plug
       if (taken !== true) setResultAndStopExecution({ errors: [limited(taken, false)] });
     },
   });
+  /** yoga's context carries the HTTP request it serves (none for a WebSocket's operations). */
+  const requestOf = (ctx: Context) => (ctx as Context & { request?: Request }).request;
+  const operations = charging((ctx) => {
+    const request = requestOf(ctx);
+    if (request && spent.has(request)) return true;
+    return bucketsOf(ctx.caller.username).operations.take(1, Date.now());
+  });
+  operations.onRequest = ({ request, endResponse, fetchAPI }) => {
+    const user = identify(request);
+    if (user === undefined) return;
+    const taken = bucketsOf(user).operations.take(1, Date.now());
+    if (taken === true) {
+      spent.add(request);
+      return;
+    }
+    const body = { errors: [{ message, extensions: { code: 'RATE_LIMITED', retryAfterSeconds: taken } }] };
+    endResponse(
+      new fetchAPI.Response(JSON.stringify(body), {
+        status: 429,
+        headers: { 'content-type': 'application/json; charset=utf-8', 'retry-after': String(taken) },
+      }),
+    );
+  };
   return {
-    operations: charging((ctx) => bucketsOf(ctx).operations.take(1, Date.now())),
-    cost: charging((ctx) => bucketsOf(ctx).cost.take(estimatedCost(ctx) ?? 0, Date.now())),
+    operations,
+    cost: charging((ctx) => bucketsOf(ctx.caller.username).cost.take(estimatedCost(ctx) ?? 0, Date.now())),
   };
 }

@@ -4,6 +4,7 @@ import type { KubeList } from '../../src/kube/KubeClient.js';
 import { kinds, resourcePath } from '../../src/kube/kinds.js';
 import { createNamespace, eventually, kubeClient } from '../helpers/cluster.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
+import { userToken } from '../helpers/hostile.js';
 import { createObjects, gitResource } from '../helpers/objects.js';
 
 /**
@@ -141,6 +142,46 @@ describe('rate limit', () => {
       await limited.stop();
     }
   });
+});
+
+describe('rate limit before the operation is read', () => {
+  it.each([
+    ['anonymous', undefined],
+    ['token', 'alice'],
+  ] as const)(
+    'counts every request of a known %s caller, malformed ones too, and refuses past the burst before parsing',
+    async (auth, user) => {
+      const limited = await startGateway({ auth, http: { rate: { burst: 3, perSecond: 0.25 } } });
+      const headers: Record<string, string> = {
+        'content-type': 'application/json',
+        ...(user ? { authorization: `Bearer ${userToken(user)}` } : {}),
+      };
+      try {
+        // The first request makes the caller known (a token is reviewed once, then cached): it spends one.
+        const first = await fetch(limited.url, {
+          method: 'POST',
+          headers,
+          body: JSON.stringify({ query: '{ resourceTypes { name } }' }),
+        });
+        expect(first.status).toBe(200);
+        const answers: [number, string | undefined][] = [];
+        for (let i = 0; i < 4; i++) {
+          const res = await fetch(limited.url, { method: 'POST', headers, body: JSON.stringify({ query: '{ resourceTypes' }) });
+          const body = (await res.json()) as { errors: { extensions?: { code?: string } }[] };
+          answers.push([res.status, body.errors[0]?.extensions?.code]);
+        }
+        // Two malformed requests spend the burst's last two; the next two are refused unread.
+        expect(answers).toEqual([
+          [200, 'GRAPHQL_PARSE_FAILED'],
+          [200, 'GRAPHQL_PARSE_FAILED'],
+          [429, 'RATE_LIMITED'],
+          [429, 'RATE_LIMITED'],
+        ]);
+      } finally {
+        await limited.stop();
+      }
+    },
+  );
 });
 
 describe('cost rate', () => {

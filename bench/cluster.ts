@@ -10,6 +10,7 @@ import { ResourceCache } from '../src/kube/ResourceCache.js';
 import type { ReadMode } from '../src/loaders.js';
 import { LocalControlPlane } from '../src/local/LocalControlPlane.js';
 import { clusterManifests, installManifests } from '../src/local/localMode.js';
+import { indexes } from '../src/resources/indexes.js';
 
 /**
  * The control plane a benchmark runs against: the cluster TEST_KUBECONFIG names,
@@ -126,7 +127,7 @@ export class GatewayPool {
     kc.loadFromFile(this.kubeconfigPath);
     const logger = this.logger;
     const kube = new KubeClient({ kubeConfig: kc, logger });
-    const cache = new ResourceCache({ client: kube, logger, kinds: this.options.kinds });
+    const cache = new ResourceCache({ client: kube, logger, kinds: this.options.kinds, indexes });
     // The query benchmark measures one caller's latency, not a tenant's share: the cost rate is lifted
     // (the hostile scenario runs its own gateway with every default).
     const rate = { costBurst: 1e12, costPerSecond: 1e12 };

@@ -6,6 +6,7 @@ import { ResourceCache } from './kube/ResourceCache.js';
 import type { LocalControlPlane } from './local/LocalControlPlane.js';
 import { createLogger } from './logger.js';
 import { GatewayMetrics } from './metrics.js';
+import { indexes } from './resources/indexes.js';
 import { EventLog } from './subscriptions/EventLog.js';
 import { startTracing } from './tracing.js';
 
@@ -64,6 +65,7 @@ async function main(): Promise<void> {
     logger,
     kinds: config.cacheKinds,
     namespaces: config.namespaces,
+    indexes,
     eventHistory: () => new EventLog({ maxEvents: config.limits.eventLogEvents, maxBytes: config.limits.eventLogBytes }),
   });
   metrics.watch(cache);

@@ -11,6 +11,7 @@ import type { ReadMode } from '../../src/loaders.js';
 const defaultKinds = parseConfig([], {}).cacheKinds;
 
 import { GatewayMetrics } from '../../src/metrics.js';
+import { indexes } from '../../src/resources/indexes.js';
 import { EventLog, type EventLogLimits } from '../../src/subscriptions/EventLog.js';
 import { clientFor, kubeconfigPath, testLogger } from './cluster.js';
 import { assertNoSecret } from './secrets.js';
@@ -71,6 +72,7 @@ export async function startGateway(
     client: kube,
     logger: testLogger,
     kinds: options.kinds ?? defaultKinds,
+    indexes,
     eventHistory: () => new EventLog(options.eventLog),
     reflector: options.reflector,
   });

@@ -10,7 +10,6 @@ import { Authorizer, type ReviewCacheLimits } from './auth/Authorizer.js';
 import type { Caller } from './auth/Caller.js';
 import { reviewSession } from './auth/sessions.js';
 import { browserGuards, isEventStream, type Refusal } from './browserGuards.js';
-import type { MetricsAccess } from './config.js';
 import { defaultSubscriptionLimits, type SubscriptionLimits } from './context.js';
 import type { KubeClient } from './kube/KubeClient.js';
 import type { ResourceCache } from './kube/ResourceCache.js';
@@ -49,9 +48,17 @@ export interface AppOptions {
   /** Distinct access reviews one operation may cause. */
   maxAccessReviews?: number;
   /** Who may read /metrics; by default nobody (the main port answers 404). */
-  metricsAccess?: Partial<Pick<MetricsAccess, 'port' | 'token'>>;
+  metricsAccess?: Partial<MetricsAccess>;
   /** An SSE (or multipart) response that cannot write for this long is ended (default 30 s). */
   sseWriteTimeoutMs?: number;
+}
+
+/** Where /metrics is served, and to whom. */
+export interface MetricsAccess {
+  /** A second port that serves only /metrics, on the same host; none when undefined. */
+  port: number | undefined;
+  /** Bearer token a scraper must send; without it the main port answers 404. */
+  token: string | undefined;
 }
 
 export interface WebSocketLimits {

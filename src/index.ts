@@ -53,7 +53,7 @@ async function main(): Promise<void> {
       "anonymous access on loopback: callers without a token act with the local admin's rights; a bearer token acts as its user",
     );
   }
-  const metrics = new GatewayMetrics({ operationNames: config.metrics.operationNames });
+  const metrics = new GatewayMetrics({ operationNames: config.metricsOperationNames });
   const kube = new KubeClient({
     kubeConfig: await loadKubeConfig(config, plane),
     logger,
@@ -115,7 +115,7 @@ async function main(): Promise<void> {
     authFailures: { maxFailures: config.limits.authFailuresPerClient, windowMs: config.limits.authFailureWindowMs },
     subscriptions: { maxPerUser: config.limits.maxSubscriptionsPerUser },
     sseWriteTimeoutMs: config.limits.sseWriteTimeoutMs,
-    metricsAccess: { port: config.metrics.port, token: config.metrics.token },
+    metricsAccess: { port: config.metricsPort, token: config.metricsToken },
     shutdownGraceMs: config.shutdownGraceMs,
   });
   await app.start(config.port, config.host);

@@ -14,7 +14,7 @@ import { defaultSubscriptionLimits, type SubscriptionLimits } from './context.js
 import type { KubeClient } from './kube/KubeClient.js';
 import type { ResourceCache } from './kube/ResourceCache.js';
 import type { ReadMode } from './loaders.js';
-import { GatewayMetrics } from './metrics.js';
+import type { GatewayMetrics } from './metrics.js';
 import { schema } from './schema/index.js';
 import { authenticate, createGateway, defaultHttpPolicy, type HttpPolicy } from './yoga.js';
 
@@ -37,8 +37,8 @@ export interface AppOptions {
   subscriptions?: Partial<SubscriptionLimits>;
   http?: Partial<HttpPolicy>;
   writeAs?: 'token' | 'impersonate';
-  /** Shared with the KubeClient (its `onResponse`); one is made when absent. */
-  metrics?: GatewayMetrics;
+  /** Shared with the KubeClient (its `onResponse`) and the cache (src/gateway.ts binds all three). */
+  metrics: GatewayMetrics;
   /** The access-review cache's bounds (src/auth/Authorizer.ts). */
   reviewCache?: Partial<ReviewCacheLimits>;
   /** The token cache's bounds (src/auth/Authenticator.ts). */
@@ -125,9 +125,8 @@ export function createApp(options: AppOptions): App {
     maxAccessReviews: options.maxAccessReviews,
     http: options.http,
     writeAs: options.writeAs,
-    metrics: options.metrics ?? new GatewayMetrics(),
+    metrics: options.metrics,
   };
-  if (!options.metrics) deps.metrics.watch(cache);
   const maxBodyBytes = options.http?.maxBodyBytes ?? defaultHttpPolicy.maxBodyBytes;
   const metricsToken = options.metricsAccess?.token;
   const yoga = createGateway(deps);

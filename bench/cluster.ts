@@ -3,10 +3,12 @@ import os from 'node:os';
 import { join, resolve } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { type App, createApp } from '../src/app.js';
+import type { App } from '../src/app.js';
+import { type Config, parseConfig } from '../src/config.js';
+import { buildGateway } from '../src/gateway.js';
 import { KubeClient } from '../src/kube/KubeClient.js';
 import type { KindName } from '../src/kube/kinds.js';
-import { ResourceCache } from '../src/kube/ResourceCache.js';
+import type { ResourceCache } from '../src/kube/ResourceCache.js';
 import type { ReadMode } from '../src/loaders.js';
 import { LocalControlPlane } from '../src/local/LocalControlPlane.js';
 import { clusterManifests, installManifests } from '../src/local/localMode.js';
@@ -107,8 +109,8 @@ export interface BenchGateway {
 }
 
 /**
- * Gateways in this process, as test/helpers/gateway.ts starts them (anonymous:
- * the kubeconfig's rights), each returned once its cache has synced; `stopAll`
+ * Gateways in this process, built by src/gateway.ts like the shipped one and the
+ * tests' (anonymous: the kubeconfig's rights), each returned once its cache has synced; `stopAll`
  * stops whatever is still running (on Ctrl-C, say). In naive mode the cache
  * still runs, synced before anything is counted, but reads bypass it.
  */
@@ -122,15 +124,16 @@ export class GatewayPool {
   ) {}
 
   async start(readMode: ReadMode = 'cached'): Promise<BenchGateway> {
-    const kc = new KubeConfig();
-    kc.loadFromFile(this.kubeconfigPath);
-    const logger = this.logger;
-    const kube = new KubeClient({ kubeConfig: kc, logger });
-    const cache = new ResourceCache({ client: kube, logger, kinds: this.options.kinds });
-    // The query benchmark measures one caller's latency, not a tenant's share: the cost rate is lifted
-    // (the hostile scenario runs its own gateway with every default).
-    const rate = { costBurst: 1e12, costPerSecond: 1e12 };
-    const app = createApp({ logger, kube, cache, auth: 'anonymous', readMode, shutdownGraceMs: 2_000, http: { rate } });
+    const kubeConfig = new KubeConfig();
+    kubeConfig.loadFromFile(this.kubeconfigPath);
+    const config: Config = { ...parseConfig([], {}), auth: 'anonymous', cacheKinds: this.options.kinds, shutdownGraceMs: 2_000 };
+    const { app, cache } = buildGateway(config, {
+      kubeConfig,
+      logger: this.logger,
+      // The query benchmark measures one caller's latency, not a tenant's share: the cost rate is lifted
+      // (the hostile scenario runs its own gateway process with every default).
+      overrides: { readMode, loopbackHostsOnly: false, http: { rate: { costBurst: 1e12, costPerSecond: 1e12 } } },
+    });
     const { port } = await app.start(0, '127.0.0.1');
     const gw = { app, cache, url: `http://127.0.0.1:${port}/graphql` };
     this.running.add(gw);

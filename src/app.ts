@@ -10,12 +10,11 @@ import { Authorizer, type ReviewCacheLimits } from './auth/Authorizer.js';
 import type { Caller } from './auth/Caller.js';
 import { reviewSession } from './auth/sessions.js';
 import { browserGuards, isEventStream, type Refusal } from './browserGuards.js';
-import type { MetricsAccess } from './config.js';
 import { defaultSubscriptionLimits, type SubscriptionLimits } from './context.js';
 import type { KubeClient } from './kube/KubeClient.js';
 import type { ResourceCache } from './kube/ResourceCache.js';
 import type { ReadMode } from './loaders.js';
-import { GatewayMetrics } from './metrics.js';
+import type { GatewayMetrics } from './metrics.js';
 import { schema } from './schema/index.js';
 import { authenticate, createGateway, defaultHttpPolicy, type HttpPolicy } from './yoga.js';
 
@@ -38,8 +37,8 @@ export interface AppOptions {
   subscriptions?: Partial<SubscriptionLimits>;
   http?: Partial<HttpPolicy>;
   writeAs?: 'token' | 'impersonate';
-  /** Shared with the KubeClient (its `onResponse`); one is made when absent. */
-  metrics?: GatewayMetrics;
+  /** Shared with the KubeClient (its `onResponse`) and the cache (src/gateway.ts binds all three). */
+  metrics: GatewayMetrics;
   /** The access-review cache's bounds (src/auth/Authorizer.ts). */
   reviewCache?: Partial<ReviewCacheLimits>;
   /** The token cache's bounds (src/auth/Authenticator.ts). */
@@ -49,9 +48,17 @@ export interface AppOptions {
   /** Distinct access reviews one operation may cause. */
   maxAccessReviews?: number;
   /** Who may read /metrics; by default nobody (the main port answers 404). */
-  metricsAccess?: Partial<Pick<MetricsAccess, 'port' | 'token'>>;
+  metricsAccess?: Partial<MetricsAccess>;
   /** An SSE (or multipart) response that cannot write for this long is ended (default 30 s). */
   sseWriteTimeoutMs?: number;
+}
+
+/** Where /metrics is served, and to whom. */
+export interface MetricsAccess {
+  /** A second port that serves only /metrics, on the same host; none when undefined. */
+  port: number | undefined;
+  /** Bearer token a scraper must send; without it the main port answers 404. */
+  token: string | undefined;
 }
 
 export interface WebSocketLimits {
@@ -118,9 +125,8 @@ export function createApp(options: AppOptions): App {
     maxAccessReviews: options.maxAccessReviews,
     http: options.http,
     writeAs: options.writeAs,
-    metrics: options.metrics ?? new GatewayMetrics(),
+    metrics: options.metrics,
   };
-  if (!options.metrics) deps.metrics.watch(cache);
   const maxBodyBytes = options.http?.maxBodyBytes ?? defaultHttpPolicy.maxBodyBytes;
   const metricsToken = options.metricsAccess?.token;
   const yoga = createGateway(deps);

@@ -3,6 +3,8 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { type KindName, kinds } from './kube/kinds.js';
 
+const dns1123Label = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
 const serviceAccountToken = '/var/run/secrets/kubernetes.io/serviceaccount/token';
 
 /** Where the gateway finds its cluster: named explicitly, in a pod, or the local control plane. */
@@ -13,261 +15,231 @@ export type ClusterSource =
   | { kind: 'local'; dir: string };
 
 const limit = z.coerce.number().int().min(1).max(1_000_000_000);
+const list = z.string().transform((s) =>
+  s
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean),
+);
 
-const schema = z.object({
-  port: z.coerce.number().int().min(0).max(65535),
-  maxDepth: limit,
-  maxAliases: limit,
-  maxTokens: limit,
-  maxCost: limit,
-  maxResolvedObjects: limit,
-  maxResponseBytes: limit,
-  maxBodyBytes: limit,
-  rateBurst: limit,
-  ratePerSecond: limit,
-  rateCostBurst: limit,
-  rateCostPerSecond: limit,
-  wsMaxMessageBytes: limit,
-  wsMaxConnections: limit,
-  wsMaxConnectionsPerClient: limit,
-  wsMaxSubscriptions: limit,
-  maxAccessReviews: limit,
-  accessReviewCacheEntries: limit,
-  accessReviewCacheBytes: limit,
-  tokenCacheEntries: limit,
-  tokenCacheBytes: limit,
-  authFailuresPerClient: limit,
-  authFailureWindowMs: limit,
-  maxSubscriptionsPerUser: limit,
-  sseWriteTimeoutMs: limit,
-  eventLogEvents: limit,
-  eventLogBytes: limit,
-  metricsOperationNames: z.coerce.number().int().min(0).max(10_000),
-  metricsPort: z.coerce.number().int().min(1).max(65535).optional(),
-  metricsTokenFile: z.string().min(1).optional(),
-  yamlMaxBytes: limit,
-  yamlMaxDepth: limit,
-  yamlMaxAliases: limit,
-  yamlParseTimeoutMs: limit,
-  host: z.string().min(1).optional(),
-  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
-  kubeconfig: z.string().min(1).optional(),
-  localDir: z.string().min(1),
-  auth: z.enum(['token', 'anonymous']),
-  writeAs: z.enum(['token', 'impersonate']),
-  otelEndpoint: z.url('must be a URL such as http://otel-collector:4318').optional(),
-  introspection: z.stringbool(),
-  corsOrigins: z
-    .string()
-    .transform((s) =>
-      s
-        .split(',')
-        .map((o) => o.trim())
-        .filter(Boolean),
-    )
-    .pipe(z.array(z.url('each must be an origin such as https://app.example.com'))),
-  shutdownGraceMs: z.coerce.number().int().min(0).max(600_000),
-  seed: z.stringbool(),
-  cacheKinds: z
-    .string()
-    .transform((s) =>
-      s
-        .split(',')
-        .map((k) => k.trim())
-        .filter(Boolean),
-    )
-    .pipe(
+/** One setting: everything about it is here; flags, environment, types, defaults and README's table derive from it. */
+interface Setting<T extends z.ZodType> {
+  /** Its environment variable; its flag is the setting's name in kebab-case (`logLevel` → `--log-level`). */
+  env: string | undefined;
+  /** As a flag or the environment would give it; undefined: none, or derived at start-up (`shown` says how). */
+  default: string | undefined;
+  /** README's Default column where the raw default does not say it. */
+  shown?: string;
+  /** README's Environment column where the variable is read by another means (KUBECONFIG, by client-node). */
+  shownEnv?: string;
+  type: T;
+  /** README's Meaning column. */
+  doc: string;
+  /** An abuse limit (`Config.limits`; docs/security.md has why each default is what it is). */
+  limit?: true;
+}
+
+/** Keeps each setting's own type (its zod type, whether it is a limit) for the derived types below. */
+const setting = <const S extends Setting<z.ZodType>>(s: S): S => s;
+const abuseLimit = (env: string, value: number, doc: string) =>
+  setting({ env, default: String(value), type: limit, doc, limit: true });
+
+/** Every setting, in README's order. */
+export const settings = {
+  port: setting({
+    env: 'PORT',
+    default: '4000',
+    type: z.coerce.number().int().min(0).max(65535),
+    doc: 'HTTP and WebSocket port (`/graphql`, `/healthz`, `/readyz`; `/metrics` only with `--metrics-token-file`).',
+  }),
+  host: setting({
+    env: 'HOST',
+    default: undefined,
+    shown: '`127.0.0.1` in local mode, else `0.0.0.0`',
+    type: z.string().min(1).optional(),
+    doc: 'Address to bind.',
+  }),
+  kubeconfig: setting({
+    env: undefined,
+    shownEnv: 'KUBECONFIG',
+    default: undefined,
+    type: z.string().min(1).optional(),
+    doc: 'The cluster to serve. With neither, and not in a pod, local mode starts.',
+  }),
+  localDir: setting({ env: 'LOCAL_DIR', default: '.local', type: z.string().min(1), doc: "Local mode's data folder." }),
+  auth: setting({
+    env: 'AUTH_MODE',
+    default: undefined,
+    shown: '`anonymous` in local mode, else `token`',
+    type: z.enum(['token', 'anonymous']).optional(),
+    doc: "`token`: callers authenticate with a Kubernetes bearer token and act as themselves. `anonymous`: callers without a token act with the gateway's rights, callers with one as themselves; only allowed in local mode on a loopback `--host` (else the gateway refuses to start, exit code 2).",
+  }),
+  writeAs: setting({
+    env: 'WRITE_AS',
+    default: 'token',
+    type: z.enum(['token', 'impersonate']),
+    doc: 'How writes reach Kubernetes as the caller: `token` passes their token through; `impersonate` has the gateway impersonate them (its identity then needs `impersonate`).',
+  }),
+  cacheKinds: setting({
+    env: 'CACHE_KINDS',
+    default: 'PipelineResource,ResourceBinding,Pipeline,PipelineRun',
+    type: list.pipe(
       z
         .array(z.enum(Object.keys(kinds) as [KindName, ...KindName[]]))
         .refine((ks) => ks.includes('PipelineResource'), 'must include PipelineResource (subscriptions stream from it)'),
     ),
-  namespaces: z
-    .string()
-    .transform((s) =>
-      s
-        .split(',')
-        .map((n) => n.trim())
-        .filter(Boolean),
-    )
-    .pipe(z.array(z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'each must be a namespace name'))),
-});
+    doc: 'Kinds held in the shared watch cache (one watch each); others (Task, TaskRun) are read per request, batched. Must include `PipelineResource`.',
+  }),
+  namespaces: setting({
+    env: 'WATCH_NAMESPACES',
+    default: '',
+    shown: 'all',
+    type: list.pipe(z.array(z.string().regex(dns1123Label, 'each must be a namespace name'))),
+    doc: 'Cache only these namespaces (comma-separated; one watch per kind and namespace).',
+  }),
+  introspection: setting({
+    env: 'INTROSPECTION',
+    default: 'true',
+    type: z.stringbool(),
+    doc: "Schema introspection and federation's `_service { sdl }` (GraphiQL and routers need them); `false` refuses both with `INTROSPECTION_DISABLED`.",
+  }),
+  corsOrigins: setting({
+    env: 'CORS_ORIGINS',
+    default: '',
+    shown: 'none',
+    type: list.pipe(z.array(z.url('each must be an origin such as https://app.example.com'))),
+    doc: 'Browser origins allowed by CORS, and to open WebSocket and SSE streams (comma-separated); none means same-origin only.',
+  }),
+  logLevel: setting({
+    env: 'LOG_LEVEL',
+    default: 'info',
+    type: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+    doc: 'pino level.',
+  }),
+  otelEndpoint: setting({
+    env: 'OTEL_EXPORTER_OTLP_ENDPOINT',
+    default: undefined,
+    type: z.url('must be a URL such as http://otel-collector:4318').optional(),
+    doc: 'OTLP/HTTP collector: traces each GraphQL operation, with its Kubernetes calls as child spans. Off when unset.',
+  }),
+  shutdownGraceMs: setting({
+    env: 'SHUTDOWN_GRACE_MS',
+    default: '10000',
+    type: z.coerce.number().int().min(0).max(600_000),
+    doc: 'On SIGTERM, how long in-flight requests may finish.',
+  }),
+  seed: setting({ env: 'SEED', default: 'true', type: z.stringbool(), doc: 'Local mode: seed the example data.' }),
+  metricsPort: setting({
+    env: 'METRICS_PORT',
+    default: undefined,
+    type: z.coerce.number().int().min(1).max(65535).optional(),
+    doc: 'A second port, on the same host, serving only `/metrics` (docs/operations.md). Without it and without a token, no one reads metrics.',
+  }),
+  metricsTokenFile: setting({
+    env: 'METRICS_TOKEN_FILE',
+    default: undefined,
+    type: z.string().min(1).optional(),
+    doc: 'A file holding a bearer token (16+ characters) that `/metrics` requires, on either port; with it the main port serves `/metrics` too.',
+  }),
+  metricsOperationNames: setting({
+    env: 'METRICS_OPERATION_NAMES',
+    default: '100',
+    type: z.coerce.number().int().min(0).max(10_000),
+    doc: 'Distinct operation names kept as metric labels (cut to 64 characters); the rest are `other`.',
+  }),
+  eventLogEvents: abuseLimit('EVENT_LOG_EVENTS', 10_000, "Each cached kind's replay window for `since`: events."),
+  eventLogBytes: abuseLimit('EVENT_LOG_BYTES', 32 * 1024 * 1024, 'The same, in estimated bytes.'),
+  maxSubscriptionsPerUser: abuseLimit('MAX_SUBSCRIPTIONS_PER_USER', 1000, 'Live subscriptions per user (WebSocket and SSE).'),
+  sseWriteTimeoutMs: abuseLimit(
+    'SSE_WRITE_TIMEOUT_MS',
+    30_000,
+    'How long an SSE write may wait for its reader before the stream is closed.',
+  ),
+  maxDepth: abuseLimit('MAX_DEPTH', 12, 'Query depth.'),
+  maxAliases: abuseLimit('MAX_ALIASES', 30, 'Aliases per operation.'),
+  maxTokens: abuseLimit('MAX_TOKENS', 3000, 'Lexical tokens per document.'),
+  maxCost: abuseLimit('MAX_COST', 20_000, "An operation's estimated cost (about the objects it may resolve)."),
+  maxResolvedObjects: abuseLimit('MAX_RESOLVED_OBJECTS', 100_000, 'Objects one operation (or subscription event) resolves.'),
+  maxResponseBytes: abuseLimit(
+    'MAX_RESPONSE_BYTES',
+    16 * 1024 * 1024,
+    "One operation's response size, counted as fields resolve.",
+  ),
+  maxBodyBytes: abuseLimit('MAX_BODY_BYTES', 256 * 1024, 'Request body size (HTTP 413 past it).'),
+  rateBurst: abuseLimit('RATE_BURST', 200, 'Operations per caller: the burst.'),
+  ratePerSecond: abuseLimit('RATE_PER_SECOND', 50, 'Operations per caller: the steady rate.'),
+  rateCostBurst: abuseLimit('RATE_COST_BURST', 100_000, 'Estimated cost per caller: the burst.'),
+  rateCostPerSecond: abuseLimit('RATE_COST_PER_SECOND', 20_000, 'Estimated cost per caller: the steady rate.'),
+  wsMaxMessageBytes: abuseLimit('WS_MAX_MESSAGE_BYTES', 64 * 1024, 'Largest WebSocket message a client may send (close 1009).'),
+  wsMaxConnections: abuseLimit('WS_MAX_CONNECTIONS', 10_000, 'WebSocket connections and streaming HTTP responses per process.'),
+  wsMaxConnectionsPerClient: abuseLimit('WS_MAX_CONNECTIONS_PER_CLIENT', 1000, 'The same, per client address.'),
+  wsMaxSubscriptions: abuseLimit('WS_MAX_SUBSCRIPTIONS', 100, 'Subscriptions per WebSocket.'),
+  maxAccessReviews: abuseLimit('MAX_ACCESS_REVIEWS', 100, 'Distinct access reviews one operation may cause.'),
+  accessReviewCacheEntries: abuseLimit('ACCESS_REVIEW_CACHE_ENTRIES', 50_000, 'Access-review cache: entries.'),
+  accessReviewCacheBytes: abuseLimit('ACCESS_REVIEW_CACHE_BYTES', 32 * 1024 * 1024, 'Access-review cache: bytes.'),
+  tokenCacheEntries: abuseLimit('TOKEN_CACHE_ENTRIES', 10_000, 'Token cache: entries.'),
+  tokenCacheBytes: abuseLimit('TOKEN_CACHE_BYTES', 32 * 1024 * 1024, 'Token cache: bytes.'),
+  authFailuresPerClient: abuseLimit(
+    'AUTH_FAILURES_PER_CLIENT',
+    20,
+    'Failed tokens per client address in a window, before unknown ones get 429 without a TokenReview.',
+  ),
+  authFailureWindowMs: abuseLimit('AUTH_FAILURE_WINDOW_MS', 60_000, 'That window.'),
+  yamlMaxBytes: abuseLimit(
+    'YAML_MAX_BYTES',
+    128 * 1024,
+    'YAML inputs of `migrateLegacyPipeline` and `importPipelineResources`: size.',
+  ),
+  yamlMaxDepth: abuseLimit('YAML_MAX_DEPTH', 32, 'YAML inputs: nesting.'),
+  yamlMaxAliases: abuseLimit('YAML_MAX_ALIASES', 100, 'YAML inputs: alias expansion (nodes).'),
+  yamlParseTimeoutMs: abuseLimit('YAML_PARSE_TIMEOUT_MS', 2000, 'YAML inputs: parse time.'),
+};
 
-export interface Config {
-  port: number;
+type Settings = typeof settings;
+type SettingName = keyof Settings;
+type Values = { [K in SettingName]: z.output<Settings[K]['type']> };
+type LimitName = { [K in SettingName]: Settings[K] extends { limit: true } ? K : never }[SettingName];
+
+/** The abuse limits (docs/security.md). */
+export type Limits = Pick<Values, LimitName>;
+
+/** The parsed settings; those resolved at start-up (cluster, host, auth, the metrics token) in their final form. */
+export type Config = Omit<Values, LimitName | 'host' | 'auth' | 'kubeconfig' | 'localDir' | 'metricsTokenFile'> & {
   host: string;
-  logLevel: z.infer<typeof schema>['logLevel'];
-  cluster: ClusterSource;
   /**
    * `anonymous` serves callers without a token with the gateway's own rights; only in local mode on a
    * loopback host (parseConfig refuses it elsewhere). A caller who sends a token acts as themselves.
    */
   auth: 'token' | 'anonymous';
-  /** `token`: writes carry the caller's own token; `impersonate`: the gateway's identity impersonates the caller. */
-  writeAs: 'token' | 'impersonate';
-  /** OTLP/HTTP endpoint for traces; tracing is off without one. */
-  otelEndpoint: string | undefined;
-  introspection: boolean;
-  /** Browser origins allowed by CORS; none means same-origin only. */
-  corsOrigins: string[];
-  shutdownGraceMs: number;
-  /** Local mode: install CRDs and seed examples at start. */
-  seed: boolean;
-  /** Kinds held in the shared watch cache; others are read per request, batched. */
-  cacheKinds: KindName[];
-  /** Namespaces to cache (one watch per kind and namespace); empty means all. */
-  namespaces: string[];
-  /** Abuse limits (docs/security.md). */
-  limits: Record<LimitName, number>;
-  /** Who may read /metrics (docs/operations.md). */
-  metrics: MetricsAccess;
-}
-
-/** Where /metrics is served, and to whom. */
-export interface MetricsAccess {
-  /** A second port that serves only /metrics, on the same host; none when undefined. */
-  port: number | undefined;
+  cluster: ClusterSource;
+  limits: Limits;
   /** Bearer token a scraper must send, read from `--metrics-token-file`; without it the main port answers 404. */
-  token: string | undefined;
-  /** Distinct operation names kept as labels; the rest are `other`. */
-  operationNames: number;
-}
-
-type LimitName =
-  | 'maxDepth'
-  | 'maxAliases'
-  | 'maxTokens'
-  | 'maxCost'
-  | 'maxResolvedObjects'
-  | 'maxResponseBytes'
-  | 'maxBodyBytes'
-  | 'rateBurst'
-  | 'ratePerSecond'
-  | 'rateCostBurst'
-  | 'rateCostPerSecond'
-  | 'wsMaxMessageBytes'
-  | 'wsMaxConnections'
-  | 'wsMaxConnectionsPerClient'
-  | 'wsMaxSubscriptions'
-  | 'maxAccessReviews'
-  | 'accessReviewCacheEntries'
-  | 'accessReviewCacheBytes'
-  | 'tokenCacheEntries'
-  | 'tokenCacheBytes'
-  | 'authFailuresPerClient'
-  | 'authFailureWindowMs'
-  | 'maxSubscriptionsPerUser'
-  | 'sseWriteTimeoutMs'
-  | 'eventLogEvents'
-  | 'eventLogBytes'
-  | 'yamlMaxBytes'
-  | 'yamlMaxDepth'
-  | 'yamlMaxAliases'
-  | 'yamlParseTimeoutMs';
+  metricsToken: string | undefined;
+};
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
 
-/** Each setting: its flag, its environment variable, its default. README's table mirrors this. */
-const settings = {
-  port: { env: 'PORT', default: '4000' },
-  host: { env: 'HOST', default: undefined },
-  logLevel: { env: 'LOG_LEVEL', default: 'info' },
-  kubeconfig: { env: undefined, default: undefined },
-  localDir: { env: 'LOCAL_DIR', default: '.local' },
-  auth: { env: 'AUTH_MODE', default: undefined },
-  writeAs: { env: 'WRITE_AS', default: 'token' },
-  otelEndpoint: { env: 'OTEL_EXPORTER_OTLP_ENDPOINT', default: undefined },
-  introspection: { env: 'INTROSPECTION', default: 'true' },
-  corsOrigins: { env: 'CORS_ORIGINS', default: '' },
-  shutdownGraceMs: { env: 'SHUTDOWN_GRACE_MS', default: '10000' },
-  seed: { env: 'SEED', default: 'true' },
-  maxDepth: { env: 'MAX_DEPTH', default: '12' },
-  maxAliases: { env: 'MAX_ALIASES', default: '30' },
-  maxTokens: { env: 'MAX_TOKENS', default: '3000' },
-  maxCost: { env: 'MAX_COST', default: '20000' },
-  maxResolvedObjects: { env: 'MAX_RESOLVED_OBJECTS', default: '100000' },
-  maxResponseBytes: { env: 'MAX_RESPONSE_BYTES', default: '16777216' },
-  maxBodyBytes: { env: 'MAX_BODY_BYTES', default: '262144' },
-  rateBurst: { env: 'RATE_BURST', default: '200' },
-  ratePerSecond: { env: 'RATE_PER_SECOND', default: '50' },
-  rateCostBurst: { env: 'RATE_COST_BURST', default: '100000' },
-  rateCostPerSecond: { env: 'RATE_COST_PER_SECOND', default: '20000' },
-  wsMaxMessageBytes: { env: 'WS_MAX_MESSAGE_BYTES', default: '65536' },
-  wsMaxConnections: { env: 'WS_MAX_CONNECTIONS', default: '10000' },
-  wsMaxConnectionsPerClient: { env: 'WS_MAX_CONNECTIONS_PER_CLIENT', default: '1000' },
-  wsMaxSubscriptions: { env: 'WS_MAX_SUBSCRIPTIONS', default: '100' },
-  maxAccessReviews: { env: 'MAX_ACCESS_REVIEWS', default: '100' },
-  accessReviewCacheEntries: { env: 'ACCESS_REVIEW_CACHE_ENTRIES', default: '50000' },
-  accessReviewCacheBytes: { env: 'ACCESS_REVIEW_CACHE_BYTES', default: '33554432' },
-  tokenCacheEntries: { env: 'TOKEN_CACHE_ENTRIES', default: '10000' },
-  tokenCacheBytes: { env: 'TOKEN_CACHE_BYTES', default: '33554432' },
-  authFailuresPerClient: { env: 'AUTH_FAILURES_PER_CLIENT', default: '20' },
-  authFailureWindowMs: { env: 'AUTH_FAILURE_WINDOW_MS', default: '60000' },
-  maxSubscriptionsPerUser: { env: 'MAX_SUBSCRIPTIONS_PER_USER', default: '1000' },
-  sseWriteTimeoutMs: { env: 'SSE_WRITE_TIMEOUT_MS', default: '30000' },
-  eventLogEvents: { env: 'EVENT_LOG_EVENTS', default: '10000' },
-  eventLogBytes: { env: 'EVENT_LOG_BYTES', default: String(32 * 1024 * 1024) },
-  metricsOperationNames: { env: 'METRICS_OPERATION_NAMES', default: '100' },
-  metricsPort: { env: 'METRICS_PORT', default: undefined },
-  metricsTokenFile: { env: 'METRICS_TOKEN_FILE', default: undefined },
-  yamlMaxBytes: { env: 'YAML_MAX_BYTES', default: '131072' },
-  yamlMaxDepth: { env: 'YAML_MAX_DEPTH', default: '32' },
-  yamlMaxAliases: { env: 'YAML_MAX_ALIASES', default: '100' },
-  yamlParseTimeoutMs: { env: 'YAML_PARSE_TIMEOUT_MS', default: '2000' },
-  cacheKinds: { env: 'CACHE_KINDS', default: 'PipelineResource,ResourceBinding,Pipeline,PipelineRun' },
-  namespaces: { env: 'WATCH_NAMESPACES', default: '' },
-} as const;
+/** `logLevel` → `log-level`. */
+export const flagOf = (name: string): string => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
-const flagNames: Record<keyof typeof settings, string> = {
-  port: 'port',
-  host: 'host',
-  logLevel: 'log-level',
-  kubeconfig: 'kubeconfig',
-  localDir: 'local-dir',
-  auth: 'auth',
-  writeAs: 'write-as',
-  otelEndpoint: 'otel-endpoint',
-  introspection: 'introspection',
-  corsOrigins: 'cors-origins',
-  shutdownGraceMs: 'shutdown-grace-ms',
-  seed: 'seed',
-  maxDepth: 'max-depth',
-  maxAliases: 'max-aliases',
-  maxTokens: 'max-tokens',
-  maxCost: 'max-cost',
-  maxResolvedObjects: 'max-resolved-objects',
-  maxResponseBytes: 'max-response-bytes',
-  maxBodyBytes: 'max-body-bytes',
-  rateBurst: 'rate-burst',
-  ratePerSecond: 'rate-per-second',
-  rateCostBurst: 'rate-cost-burst',
-  rateCostPerSecond: 'rate-cost-per-second',
-  wsMaxMessageBytes: 'ws-max-message-bytes',
-  wsMaxConnections: 'ws-max-connections',
-  wsMaxConnectionsPerClient: 'ws-max-connections-per-client',
-  wsMaxSubscriptions: 'ws-max-subscriptions',
-  maxAccessReviews: 'max-access-reviews',
-  accessReviewCacheEntries: 'access-review-cache-entries',
-  accessReviewCacheBytes: 'access-review-cache-bytes',
-  tokenCacheEntries: 'token-cache-entries',
-  tokenCacheBytes: 'token-cache-bytes',
-  authFailuresPerClient: 'auth-failures-per-client',
-  authFailureWindowMs: 'auth-failure-window-ms',
-  maxSubscriptionsPerUser: 'max-subscriptions-per-user',
-  sseWriteTimeoutMs: 'sse-write-timeout-ms',
-  eventLogEvents: 'event-log-events',
-  eventLogBytes: 'event-log-bytes',
-  metricsOperationNames: 'metrics-operation-names',
-  metricsPort: 'metrics-port',
-  metricsTokenFile: 'metrics-token-file',
-  yamlMaxBytes: 'yaml-max-bytes',
-  yamlMaxDepth: 'yaml-max-depth',
-  yamlMaxAliases: 'yaml-max-aliases',
-  yamlParseTimeoutMs: 'yaml-parse-timeout-ms',
-  cacheKinds: 'cache-kinds',
-  namespaces: 'namespaces',
-};
+const names = Object.keys(settings) as SettingName[];
+const schema = z.object(
+  Object.fromEntries(names.map((n) => [n, settings[n].type])) as { [K in SettingName]: Settings[K]['type'] },
+);
+
+/** README's settings table, derived from `settings` (a unit test compares the two). */
+export function settingsTable(): string {
+  const code = (s: string) => `\`${s}\``;
+  const rows = names.map((n) => {
+    const s: Setting<z.ZodType> = settings[n];
+    const env = s.env ?? s.shownEnv;
+    const fallback = s.default === undefined || s.default === '' ? 'none' : code(s.default);
+    return `| ${code(`--${flagOf(n)}`)} | ${env ? code(env) : 'none'} | ${s.shown ?? fallback} | ${s.doc} |`;
+  });
+  return ['| Flag | Environment | Default | Meaning |', '| --- | --- | --- | --- |', ...rows].join('\n');
+}
 
 /** The scrape token in a file (a mounted Secret, say), so it is not in the environment or the process list. */
 function readMetricsToken(path: string): string {
@@ -294,7 +266,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
   try {
     flags = parseArgs({
       args: argv,
-      options: Object.fromEntries(Object.values(flagNames).map((f) => [f, { type: 'string' as const }])),
+      options: Object.fromEntries(names.map((n) => [flagOf(n), { type: 'string' as const }])),
       strict: true,
       allowPositionals: false,
     }).values as Record<string, string | undefined>;
@@ -303,8 +275,9 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
   }
 
   const raw: Record<string, string | undefined> = {};
-  for (const [key, s] of Object.entries(settings)) {
-    raw[key] = flags[flagNames[key as keyof typeof settings]] ?? (s.env ? env[s.env] : undefined) ?? s.default;
+  for (const n of names) {
+    const s: Setting<z.ZodType> = settings[n];
+    raw[n] = flags[flagOf(n)] ?? (s.env ? env[s.env] : undefined) ?? s.default;
   }
 
   if (!raw.kubeconfig && !env.KUBECONFIG && env.KUBERNETES_SERVICE_HOST && !existsSync(serviceAccountToken)) {
@@ -326,74 +299,36 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    const key = String(issue?.path[0]) as keyof typeof settings;
-    const s = settings[key];
-    const names = [`--${flagNames[key]}`, ...(s?.env ? [s.env] : [])].join(' / ');
-    throw new ConfigError(`invalid ${names} ${JSON.stringify(raw[key])}: ${issue?.message}`);
+    const key = String(issue?.path[0]) as SettingName;
+    const s: Setting<z.ZodType> | undefined = settings[key];
+    const shown = [`--${flagOf(key)}`, ...(s?.env ? [s.env] : [])].join(' / ');
+    throw new ConfigError(`invalid ${shown} ${JSON.stringify(raw[key])}: ${issue?.message}`);
   }
-  const c = parsed.data;
-  const host = c.host ?? (cluster.kind === 'local' ? '127.0.0.1' : '0.0.0.0');
+  const { host: givenHost, auth = 'token', kubeconfig: _k, localDir: _l, metricsTokenFile, ...rest } = parsed.data;
+  const host = givenHost ?? (cluster.kind === 'local' ? '127.0.0.1' : '0.0.0.0');
   // Anonymous callers act with the gateway's own rights: only the local control plane, only this machine.
-  if (c.auth === 'anonymous' && cluster.kind !== 'local') {
+  if (auth === 'anonymous' && cluster.kind !== 'local') {
     throw new ConfigError(
       `--auth anonymous is only allowed in local mode (no --kubeconfig, KUBECONFIG or ServiceAccount): with a named cluster every caller would act with the gateway's rights; use --auth token`,
     );
   }
-  if (c.auth === 'anonymous' && !isLoopback(host)) {
+  if (auth === 'anonymous' && !isLoopback(host)) {
     throw new ConfigError(
       `--auth anonymous is only allowed on a loopback --host (127.0.0.1, ::1 or localhost), not ${JSON.stringify(host)}: use --auth token to serve other machines`,
     );
   }
+  const limits: Record<string, number> = {};
+  const others: Record<string, unknown> = {};
+  for (const [n, value] of Object.entries(rest)) {
+    if ((settings[n as SettingName] as { limit?: true }).limit) limits[n] = value as number;
+    else others[n] = value;
+  }
   return {
-    port: c.port,
+    ...(others as Omit<Config, 'host' | 'auth' | 'cluster' | 'limits' | 'metricsToken'>),
     host,
-    logLevel: c.logLevel,
+    auth,
     cluster,
-    auth: c.auth,
-    writeAs: c.writeAs,
-    otelEndpoint: c.otelEndpoint,
-    introspection: c.introspection,
-    corsOrigins: c.corsOrigins,
-    shutdownGraceMs: c.shutdownGraceMs,
-    seed: c.seed,
-    cacheKinds: c.cacheKinds,
-    limits: {
-      maxDepth: c.maxDepth,
-      maxAliases: c.maxAliases,
-      maxTokens: c.maxTokens,
-      maxCost: c.maxCost,
-      maxResolvedObjects: c.maxResolvedObjects,
-      maxResponseBytes: c.maxResponseBytes,
-      maxBodyBytes: c.maxBodyBytes,
-      rateBurst: c.rateBurst,
-      ratePerSecond: c.ratePerSecond,
-      rateCostBurst: c.rateCostBurst,
-      rateCostPerSecond: c.rateCostPerSecond,
-      wsMaxMessageBytes: c.wsMaxMessageBytes,
-      wsMaxConnections: c.wsMaxConnections,
-      wsMaxConnectionsPerClient: c.wsMaxConnectionsPerClient,
-      wsMaxSubscriptions: c.wsMaxSubscriptions,
-      yamlMaxBytes: c.yamlMaxBytes,
-      yamlMaxDepth: c.yamlMaxDepth,
-      yamlMaxAliases: c.yamlMaxAliases,
-      yamlParseTimeoutMs: c.yamlParseTimeoutMs,
-      maxAccessReviews: c.maxAccessReviews,
-      accessReviewCacheEntries: c.accessReviewCacheEntries,
-      accessReviewCacheBytes: c.accessReviewCacheBytes,
-      tokenCacheEntries: c.tokenCacheEntries,
-      tokenCacheBytes: c.tokenCacheBytes,
-      authFailuresPerClient: c.authFailuresPerClient,
-      authFailureWindowMs: c.authFailureWindowMs,
-      maxSubscriptionsPerUser: c.maxSubscriptionsPerUser,
-      sseWriteTimeoutMs: c.sseWriteTimeoutMs,
-      eventLogEvents: c.eventLogEvents,
-      eventLogBytes: c.eventLogBytes,
-    },
-    metrics: {
-      port: c.metricsPort,
-      token: c.metricsTokenFile === undefined ? undefined : readMetricsToken(c.metricsTokenFile),
-      operationNames: c.metricsOperationNames,
-    },
-    namespaces: c.namespaces,
+    limits: limits as Limits,
+    metricsToken: metricsTokenFile === undefined ? undefined : readMetricsToken(metricsTokenFile),
   };
 }

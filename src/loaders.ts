@@ -4,11 +4,11 @@ import type { Authorizer } from './auth/Authorizer.js';
 import type { Caller } from './auth/Caller.js';
 import { forbidden } from './auth/guards.js';
 import { isObjectName, requireNamespaceName, requireObjectName } from './auth/names.js';
-import { indexes } from './kube/indexes.js';
 import { KubeApiError } from './kube/KubeApiError.js';
 import type { KubeClient, KubeList } from './kube/KubeClient.js';
 import { type KindName, type KubeObject, kinds, resourcePath } from './kube/kinds.js';
 import type { ResourceCache } from './kube/ResourceCache.js';
+import { indexes } from './resources/indexes.js';
 
 /**
  * `cached`: cached kinds are read from the shared watch cache; others are
@@ -120,7 +120,7 @@ export class ObjectLoaders {
     return loader.load(namespace ?? '');
   }
 
-  /** Objects of `kind` found under `key` (`namespace/name`) in one of its indexes (src/kube/indexes.ts). */
+  /** Objects of `kind` found under `key` (`namespace/name`) in one of its indexes (src/resources/indexes.ts). */
   async byIndex(kind: KindName, index: string, key: string): Promise<KubeObject[]> {
     requireNamespaceName(key.split('/')[0] ?? '');
     if (this.cached(kind, key.split('/')[0])) return this.readable(kind, this.cache.reflector(kind).byIndex(index, key));

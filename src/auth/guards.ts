@@ -1,7 +1,15 @@
 import { GraphQLError } from 'graphql';
-import type { Context } from '../context.js';
 import type { KindSpec } from '../kube/kinds.js';
-import type { Verb } from './Authorizer.js';
+import type { AccessReviewBudget } from './AccessReviewBudget.js';
+import type { Authorizer, Verb } from './Authorizer.js';
+import type { Caller } from './Caller.js';
+
+/** What an authorization check needs of a request (a Context has it). */
+export interface AccessCheck {
+  authorizer: Authorizer;
+  caller: Caller;
+  accessReviews: AccessReviewBudget;
+}
 
 export function forbidden(verb: Verb, kind: KindSpec, namespace?: string): GraphQLError {
   const where = namespace ? `in namespace ${namespace}` : 'across all namespaces';
@@ -11,7 +19,7 @@ export function forbidden(verb: Verb, kind: KindSpec, namespace?: string): Graph
 }
 
 /** Throws FORBIDDEN unless Kubernetes RBAC lets the caller `verb` `kind` in `namespace`. */
-export async function requireAllowed(ctx: Context, verb: Verb, kind: KindSpec, namespace?: string): Promise<void> {
+export async function requireAllowed(ctx: AccessCheck, verb: Verb, kind: KindSpec, namespace?: string): Promise<void> {
   if (!(await ctx.authorizer.allowed(ctx.caller, verb, kind, namespace, ctx.accessReviews)))
     throw forbidden(verb, kind, namespace);
 }

@@ -1,8 +1,10 @@
 import type { Logger } from 'pino';
-import { indexes } from './indexes.js';
 import type { KubeClient } from './KubeClient.js';
 import { type KindName, type KubeObject, kinds } from './kinds.js';
-import { Reflector, type ReflectorEvent, type ReflectorOptions } from './Reflector.js';
+import { type IndexFn, Reflector, type ReflectorEvent, type ReflectorOptions } from './Reflector.js';
+
+/** Per kind, its secondary indexes: index name → the keys an object is found under. */
+export type KindIndexes = Partial<Record<KindName, Record<string, IndexFn>>>;
 
 export interface ResourceCacheOptions {
   client: KubeClient;
@@ -11,6 +13,8 @@ export interface ResourceCacheOptions {
   /** Cache only these namespaces (one watch per kind and namespace); all namespaces when empty. */
   namespaces?: readonly string[];
   reflector?: Partial<Pick<ReflectorOptions, 'watchTimeoutSeconds' | 'stallGraceMs' | 'backoff'>>;
+  /** Secondary indexes per kind, defined above this layer (src/resources/indexes.ts); none when absent. */
+  indexes?: KindIndexes;
   /**
    * Each kind's recent events, for subscribers that resume (`since`); made
    * above this layer (src/subscriptions/EventLog.ts). Without it nothing is
@@ -126,7 +130,7 @@ export class ResourceCache {
             kind: kinds[name],
             logger: options.logger,
             namespace,
-            indexes: indexes[name],
+            indexes: options.indexes?.[name],
             ...options.reflector,
           }),
       );

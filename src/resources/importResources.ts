@@ -1,8 +1,7 @@
-import { ValidationError } from '../errors.js';
+import { mapKubeError, ValidationError } from '../errors.js';
 import { KubeApiError } from '../kube/KubeApiError.js';
 import type { KubeClient } from '../kube/KubeClient.js';
 import { type KindSpec, type KubeObject, kinds, resourcePath } from '../kube/kinds.js';
-import { mapKubeError } from '../kube/mapKubeError.js';
 import { str } from '../kube/read.js';
 import { type MigrationNote, normalizeLegacyResource, rebase } from './migrate.js';
 import { type PipelineResourceObject, toPipelineResource } from './PipelineResourceObject.js';

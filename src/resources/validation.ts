@@ -1,11 +1,8 @@
 import { z } from 'zod';
+import type { FieldError } from '../errors.js';
 import { resourceType, resourceTypes } from './catalog.js';
 
-/** One problem with an input, named by its path, e.g. `input.params[0].value`. */
-export interface FieldError {
-  path: string;
-  message: string;
-}
+export type { FieldError };
 
 const dns1123Label = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 export const dns1123Subdomain = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;

@@ -1,9 +1,8 @@
 import { stringify } from 'yaml';
 import type { Context } from '../context.js';
-import { ConflictError, ForbiddenError, NotFoundError, UnavailableError, ValidationError } from '../errors.js';
+import { ConflictError, ForbiddenError, mapKubeError, NotFoundError, UnavailableError, ValidationError } from '../errors.js';
 import { KubeApiError } from '../kube/KubeApiError.js';
 import { type KubeObject, kinds, resourcePath } from '../kube/kinds.js';
-import { mapKubeError } from '../kube/mapKubeError.js';
 import { arr, str } from '../kube/read.js';
 import {
   createAllOrNothing,

@@ -1,7 +1,7 @@
 import type { Context } from '../context.js';
+import { type KubeErrorContext, mapKubeError } from '../errors.js';
 import { KubeApiError } from '../kube/KubeApiError.js';
 import { type KindName, type KubeObject, kinds, resourcePath } from '../kube/kinds.js';
-import { type KubeErrorContext, mapKubeError } from '../kube/mapKubeError.js';
 
 /** An object read fresh from Kubernetes as the caller, for a write to start from; null when it does not exist. */
 export async function readForWrite<T extends KubeObject>(

@@ -1,18 +1,15 @@
+import { KubeConfig } from '@kubernetes/client-node';
 import { type Client, createClient } from 'graphql-ws';
 import WebSocket from 'ws';
-import { type App, type AppOptions, createApp } from '../../src/app.js';
-import { parseConfig } from '../../src/config.js';
+import type { App, AppOptions } from '../../src/app.js';
+import { type Config, parseConfig } from '../../src/config.js';
 import type { SubscriptionLimits } from '../../src/context.js';
+import { buildGateway } from '../../src/gateway.js';
 import type { KindName } from '../../src/kube/kinds.js';
-import { ResourceCache, type ResourceCacheOptions } from '../../src/kube/ResourceCache.js';
+import type { ResourceCache, ResourceCacheOptions } from '../../src/kube/ResourceCache.js';
 import type { ReadMode } from '../../src/loaders.js';
-
-/** The gateway's default cached kinds, as configured for production. */
-const defaultKinds = parseConfig([], {}).cacheKinds;
-
-import { GatewayMetrics } from '../../src/metrics.js';
-import { EventLog, type EventLogLimits } from '../../src/subscriptions/EventLog.js';
-import { clientFor, kubeconfigPath, testLogger } from './cluster.js';
+import type { EventLogLimits } from '../../src/subscriptions/EventLog.js';
+import { kubeconfigPath, testLogger } from './cluster.js';
 import { assertNoSecret } from './secrets.js';
 
 export interface TestGateway {
@@ -63,39 +60,42 @@ export async function startGateway(
     loopbackHostsOnly?: AppOptions['loopbackHostsOnly'];
   } = {},
 ): Promise<TestGateway> {
-  const metrics = new GatewayMetrics({ operationNames: options.metricsOperationNames });
-  const kube = clientFor(options.kubeconfig ?? kubeconfigPath('admin'), (method, path, status) =>
-    metrics.kubeRequest(method, path, status),
-  );
-  const cache = new ResourceCache({
-    client: kube,
-    logger: testLogger,
-    kinds: options.kinds ?? defaultKinds,
-    eventHistory: () => new EventLog(options.eventLog),
-    reflector: options.reflector,
-  });
-  metrics.watch(cache);
-  const app = createApp({
-    logger: testLogger,
-    kube,
-    cache,
+  const defaults = parseConfig([], {});
+  // The settings production would parse, with the few a test names; the rest are seams laid over the server's options.
+  const config: Config = {
+    ...defaults,
     auth: options.auth ?? 'anonymous',
-    readMode: options.readMode,
-    subscriptions: options.subscriptions,
-    ...(options.accessReviewTtlMs ? { reviewCache: { ttlMs: options.accessReviewTtlMs } } : {}),
-    maxAccessReviews: options.maxAccessReviews,
-    tokenCache: options.tokenCache,
-    authFailures: options.authFailures,
-    writeAs: options.writeAs,
-    loopbackHostsOnly: options.loopbackHostsOnly,
-    metrics,
-    // Tests send one caller's heavy queries back to back; the cost rate (a tenant's share of the process) is
-    // lifted unless a test sets it, and tested on its own (abuse.test.ts).
-    http: { ...options.http, rate: { costBurst: 1e12, costPerSecond: 1e12, ...options.http?.rate } },
-    websocket: options.websocket,
-    metricsAccess: options.metricsAccess,
-    sseWriteTimeoutMs: options.sseWriteTimeoutMs,
+    writeAs: options.writeAs ?? defaults.writeAs,
+    cacheKinds: options.kinds ?? defaults.cacheKinds,
+    metricsOperationNames: options.metricsOperationNames ?? defaults.metricsOperationNames,
     shutdownGraceMs: 2_000,
+    limits: {
+      ...defaults.limits,
+      eventLogEvents: options.eventLog?.maxEvents ?? defaults.limits.eventLogEvents,
+      eventLogBytes: options.eventLog?.maxBytes ?? defaults.limits.eventLogBytes,
+    },
+  };
+  const kubeConfig = new KubeConfig();
+  kubeConfig.loadFromFile(options.kubeconfig ?? kubeconfigPath('admin'));
+  const { app, cache } = buildGateway(config, {
+    kubeConfig,
+    logger: testLogger,
+    reflector: options.reflector,
+    overrides: {
+      readMode: options.readMode,
+      subscriptions: options.subscriptions,
+      ...(options.accessReviewTtlMs ? { reviewCache: { ttlMs: options.accessReviewTtlMs } } : {}),
+      maxAccessReviews: options.maxAccessReviews,
+      tokenCache: options.tokenCache,
+      authFailures: options.authFailures,
+      loopbackHostsOnly: options.loopbackHostsOnly ?? false,
+      // Tests send one caller's heavy queries back to back; the cost rate (a tenant's share of the process) is
+      // lifted unless a test sets it, and tested on its own (abuse.test.ts).
+      http: { ...options.http, rate: { costBurst: 1e12, costPerSecond: 1e12, ...options.http?.rate } },
+      websocket: options.websocket,
+      metricsAccess: options.metricsAccess,
+      sseWriteTimeoutMs: options.sseWriteTimeoutMs,
+    },
   });
   const { port, metricsPort } = await app.start(0, '127.0.0.1');
   await cache.synced();

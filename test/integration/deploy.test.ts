@@ -185,8 +185,8 @@ describe('deploy/base', () => {
       namespaces: [],
     });
     expect(Number(env.PORT)).toBe(gatewayContainer(base).ports[0].containerPort);
-    expect(config.metrics).toEqual({ port: 9090, token: undefined, operationNames: 100 });
-    expect(config.metrics.port).toBe(gatewayContainer(base).ports[1].containerPort);
+    expect([config.metricsPort, config.metricsToken, config.metricsOperationNames]).toEqual([9090, undefined, 100]);
+    expect(config.metricsPort).toBe(gatewayContainer(base).ports[1].containerPort);
     const rules = (find(base, 'ClusterRole') as Obj).rules as { apiGroups: string[]; resources: string[]; verbs: string[] }[];
     for (const kind of config.cacheKinds) {
       const { group, plural } = kinds[kind];

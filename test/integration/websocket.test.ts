@@ -1,30 +1,22 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { type App, createApp } from '../../src/app.js';
-import { ResourceCache } from '../../src/kube/ResourceCache.js';
-import { eventually, kubeClient, testLogger } from '../helpers/cluster.js';
+import { eventually } from '../helpers/cluster.js';
+import { startGateway, type TestGateway } from '../helpers/gateway.js';
 
 /** graphql-ws details: the limits a public endpoint needs, on a real server and socket. */
-let app: App;
+let gateway: TestGateway;
 let url: string;
 
 beforeAll(async () => {
-  const kube = kubeClient('admin');
-  const cache = new ResourceCache({ client: kube, logger: testLogger, kinds: ['PipelineResource'] });
-  app = createApp({
-    logger: testLogger,
-    kube,
-    cache,
-    auth: 'anonymous',
+  gateway = await startGateway({
+    kinds: ['PipelineResource'],
     websocket: { maxMessageBytes: 4096, maxSubscriptionsPerConnection: 3, connectionInitTimeoutMs: 300, maxConnections: 5 },
   });
-  const { port } = await app.start(0, '127.0.0.1');
-  url = `ws://127.0.0.1:${port}/graphql`;
-  await cache.synced();
+  url = gateway.url.replace('http', 'ws');
 });
 
 afterAll(async () => {
-  await app?.stop();
+  await gateway?.stop();
 });
 
 function open(): Promise<{ socket: WebSocket; messages: unknown[]; closed: Promise<number> }> {
@@ -87,19 +79,10 @@ describe('WebSocket limits', () => {
   });
 
   it('refuses a rate-limited subscription alone, keeping the socket and its other subscriptions', async () => {
-    const kube = kubeClient('admin');
-    const cache = new ResourceCache({ client: kube, logger: testLogger, kinds: ['PipelineResource'] });
-    const limited = createApp({
-      logger: testLogger,
-      kube,
-      cache,
-      auth: 'anonymous',
-      http: { rate: { burst: 2, perSecond: 0.001 } },
-    });
-    const { port } = await limited.start(0, '127.0.0.1');
+    const limited = await startGateway({ kinds: ['PipelineResource'], http: { rate: { burst: 2, perSecond: 0.001 } } });
+    const { cache } = limited;
     try {
-      await cache.synced();
-      const socket = new WebSocket(`ws://127.0.0.1:${port}/graphql`, 'graphql-transport-ws');
+      const socket = new WebSocket(limited.url.replace('http', 'ws'), 'graphql-transport-ws');
       const messages: { id?: string; type: string; payload?: { extensions?: { code?: string } }[] }[] = [];
       socket.on('message', (m) => messages.push(JSON.parse(String(m))));
       let closed = false;

@@ -1,8 +1,9 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import { ConfigError, parseConfig } from '../../src/config.js';
+import { readmeWithSettings } from '../../scripts/readmeSettings.js';
+import { type Config, ConfigError, flagOf, parseConfig, settings } from '../../src/config.js';
 
 it('defaults to local mode on 127.0.0.1:4000 with anonymous access when no cluster is named', () => {
   const c = parseConfig([], {});
@@ -19,7 +20,25 @@ it('serves a named cluster with token auth on all interfaces', () => {
 });
 
 it('ignores ~/.kube/config: only an explicit kubeconfig leaves local mode', () => {
-  expect(parseConfig([], { HOME: '/root' }).cluster.kind).toBe('local');
+  // A real ~/.kube/config in HOME: a default-kubeconfig lookup (client-node's loadFromDefault) would find it.
+  const home = mkdtempSync(join(tmpdir(), 'home-'));
+  try {
+    mkdirSync(join(home, '.kube'));
+    writeFileSync(join(home, '.kube', 'config'), 'apiVersion: v1\nkind: Config\nclusters: []\n');
+    expect(parseConfig([], { HOME: home }).cluster).toEqual({ kind: 'local', dir: '.local' });
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
+});
+
+it("README's settings table is the one src/config.ts derives (npm run -s docs:settings)", () => {
+  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  expect(readme).toBe(readmeWithSettings(readme));
+  // Every flag appears once, each with its environment variable.
+  for (const [name, s] of Object.entries(settings)) {
+    expect(readme.split(`| \`--${flagOf(name)}\` |`).length - 1, name).toBe(1);
+    if (s.env) expect(readme).toContain(`| \`--${flagOf(name)}\` | \`${s.env}\` |`);
+  }
 });
 
 it('flags win over the environment', () => {
@@ -96,14 +115,16 @@ it('takes every abuse limit from flags or the environment, with safe defaults', 
   expect(() => parseConfig(['--max-depth', '0'], {})).toThrow(/--max-depth \/ MAX_DEPTH "0"/);
 });
 
+const metricsOf = (c: Config) => ({ port: c.metricsPort, token: c.metricsToken, operationNames: c.metricsOperationNames });
+
 it('serves /metrics to nobody by default: no metrics port, no token, 100 operation names', () => {
-  expect(parseConfig([], {}).metrics).toEqual({ port: undefined, token: undefined, operationNames: 100 });
+  expect(metricsOf(parseConfig([], {}))).toEqual({ port: undefined, token: undefined, operationNames: 100 });
   const dir = mkdtempSync(join(tmpdir(), 'metrics-token-'));
   try {
     const file = join(dir, 'token');
     writeFileSync(file, 'a-scrape-token-of-some-length\n');
     expect(
-      parseConfig(['--metrics-port', '9090', '--metrics-token-file', file], { METRICS_OPERATION_NAMES: '0' }).metrics,
+      metricsOf(parseConfig(['--metrics-port', '9090', '--metrics-token-file', file], { METRICS_OPERATION_NAMES: '0' })),
     ).toEqual({
       port: 9090,
       token: 'a-scrape-token-of-some-length',

@@ -1,7 +1,13 @@
 import { expect, it } from 'vitest';
-import { ConflictError, ForbiddenError, NotFoundError, UnavailableError, ValidationError } from '../../src/errors.js';
+import {
+  ConflictError,
+  ForbiddenError,
+  mapKubeError,
+  NotFoundError,
+  UnavailableError,
+  ValidationError,
+} from '../../src/errors.js';
 import { KubeApiError } from '../../src/kube/KubeApiError.js';
-import { mapKubeError } from '../../src/kube/mapKubeError.js';
 
 const target = { kind: 'PipelineResource', namespace: 'ns', name: 'r' };
 const map = (err: unknown) => mapKubeError(err, target);

@@ -1,12 +1,11 @@
-import { runResources } from '../resources/tekton.js';
-import type { KindName } from './kinds.js';
-import type { IndexFn } from './Reflector.js';
-import { arr, str } from './read.js';
+import type { KindIndexes } from '../kube/ResourceCache.js';
+import { arr, str } from '../kube/read.js';
+import { runResources } from './tekton.js';
 
 const ns = (o: { metadata: { namespace?: string } }) => o.metadata.namespace ?? '';
 
 /** The graph's edges, kept as secondary indexes of the cache. Keys are `namespace/name` of the other end. */
-export const indexes: Partial<Record<KindName, Record<string, IndexFn>>> = {
+export const indexes: KindIndexes = {
   ResourceBinding: {
     /** Bindings that refer to a resource. */
     byResource: (b) =>

@@ -1,10 +1,10 @@
-import { stringify } from 'yaml';
 import { ConflictError, ForbiddenError, NotFoundError, UnavailableError, ValidationError } from '../errors.js';
 import type { KubeObject } from '../kube/kinds.js';
 import { applyMigration, type MigrationOutcome, reportMigration } from '../resources/applyMigration.js';
 import { type ImportedDocument, type ImportStatus, importPipelineResources } from '../resources/importResources.js';
 import { type MigrationNote, migrateLegacy } from '../resources/migrate.js';
 import { readYaml } from '../resources/readYaml.js';
+import { writeYaml, writeYamlStream } from '../resources/writeYaml.js';
 import { builder } from './builder.js';
 import { assumedSize, kubeWrites, listBounds } from './cost.js';
 import { FieldErrorRef } from './errors.js';
@@ -31,7 +31,7 @@ const MigratedObjectRef = builder.objectRef<{ object: KubeObject; created: boole
       description: 'Its namespace; null when neither given nor in the documents.',
       resolve: (o) => o.object.metadata.namespace ?? null,
     }),
-    yaml: t.string({ description: 'The object, as YAML.', resolve: (o) => stringify(o.object) }),
+    yaml: t.string({ description: 'The object, as YAML.', resolve: (o) => writeYaml(o.object) }),
     created: t.exposeBoolean('created', { description: 'Whether it was created (`apply: true`).' }),
   }),
 });
@@ -41,7 +41,7 @@ const MigrateSuccess = builder.objectRef<MigrationOutcome>('MigrateLegacyPipelin
   fields: (t) => ({
     yaml: t.string({
       description: 'Every object, as one YAML stream in creation order: PipelineResources, Pipelines, ResourceBindings.',
-      resolve: (m) => m.objects.map((o) => stringify(o.object)).join('---\n'),
+      resolve: (m) => writeYamlStream(m.objects.map((o) => o.object)),
     }),
     objects: t.field({
       type: [MigratedObjectRef],

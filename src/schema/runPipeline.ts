@@ -1,7 +1,7 @@
-import { stringify } from 'yaml';
 import { ConflictError, ForbiddenError, NotFoundError, UnavailableError, ValidationError } from '../errors.js';
 import type { KubeObject } from '../kube/kinds.js';
 import { createRun, planRun } from '../resources/runPlan.js';
+import { writeYaml } from '../resources/writeYaml.js';
 import { builder } from './builder.js';
 import { kubeWrites } from './cost.js';
 import { ParamInput, SecretRefInput } from './pipelineResourceMutations.js';
@@ -93,7 +93,7 @@ builder.mutationFields((t) => ({
     resolve: async (_root, { input, dryRun }, ctx) => {
       const body = await planRun(ctx.kube, input);
       const run = await createRun(ctx.kube, body, !!dryRun);
-      return { run, yaml: stringify(body), dryRun: !!dryRun };
+      return { run, yaml: writeYaml(body), dryRun: !!dryRun };
     },
   }),
 }));

@@ -7,10 +7,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { stringify } from 'yaml';
 import { ValidationError } from '../src/errors.js';
 import { type MigrationNote, migratedObjects, migrateLegacy } from '../src/resources/migrate.js';
 import { defaultYamlLimits, readYaml } from '../src/resources/readYaml.js';
+import { writeYamlStream } from '../src/resources/writeYaml.js';
 
 /** The user's own file: the gateway's nesting and alias bounds, but any size and a minute to read it. */
 const fileLimits = { ...defaultYamlLimits, maxBytes: Number.MAX_SAFE_INTEGER, parseTimeoutMs: 60_000 };
@@ -29,11 +29,7 @@ async function main(argv: string[]): Promise<number> {
   const text = file === '-' ? readFileSync(0, 'utf8') : readFileSync(file, 'utf8');
   try {
     const m = migrateLegacy(await readYaml(text, fileLimits), { namespace: values.namespace });
-    process.stdout.write(
-      migratedObjects(m)
-        .map((o) => stringify(o))
-        .join('---\n'),
-    );
+    process.stdout.write(writeYamlStream(migratedObjects(m)));
     const section = (title: string, notes: MigrationNote[]) =>
       `${title}:\n${notes.length ? notes.map((n) => `  - ${n.path}: ${n.message}\n`).join('') : '  (none)\n'}`;
     const refs = m.references.map((r) => ({ path: r.path, message: `PipelineResource "${r.resource}" must exist` }));

@@ -13,6 +13,8 @@ import { dns1123Subdomain, type FieldError, validatePipelineResourceInput } from
  * (`spec.resources`, `resourceRef`, `resourceSpec`) to Tekton v1 Pipelines
  * with slots, ResourceBindings and PipelineResources (docs/bindings.md,
  * "Migrating legacy pipelines"). Pure: applying is the caller's business.
+ * Longer than most files: one pass over the documents builds one report, and
+ * its steps (resources, pipelines, tasks, runs) share the Migrator's notes.
  */
 
 /** One thing the migration did, or could not do, and where. */
@@ -137,6 +139,13 @@ function cleanMetadata(metadata: unknown, name: string, namespace: string | unde
   };
 }
 
+/** What a legacy run gave its inline pipelineSpec (`spec.params`, `spec.workspaces` at `path`). */
+interface ImplicitDeclarations {
+  path: string;
+  params: unknown[];
+  workspaces: unknown[];
+}
+
 interface MigratedPipeline {
   object: KubeObject;
   slots: Map<string, string>;
@@ -154,12 +163,13 @@ class Migrator {
   constructor(readonly namespace: string | undefined) {}
 
   /** A v1 pipeline spec with slots from a legacy one. */
-  pipeline(name: string, metadata: unknown, legacySpec: Obj, path: string): MigratedPipeline {
+  pipeline(name: string, metadata: unknown, legacySpec: Obj, path: string, implicit?: ImplicitDeclarations): MigratedPipeline {
     const spec: Obj = structuredClone(legacySpec);
     const slots = new Map<string, string>();
     const annotations: Record<string, string> = {};
     const params = arr(spec, 'params').filter(isObj);
     const workspaces = arr(spec, 'workspaces').filter(isObj);
+    if (implicit) this.declareImplicit(name, implicit, params, workspaces);
     arr(legacySpec, 'resources').forEach((r, i) => {
       const rpath = `${path}.resources[${i}]`;
       const slot = str(r, 'name') ?? '';
@@ -233,6 +243,80 @@ class Migrator {
     return migrated;
   }
 
+  /**
+   * Params and workspaces a legacy PipelineRun gave its inline pipelineSpec
+   * without the spec declaring them (Tekton propagated them implicitly): a
+   * Pipeline of its own must declare them, or Tekton refuses it. A param is
+   * declared with the run's value as its default, so the Pipeline runs as the
+   * legacy run did.
+   */
+  private declareImplicit(pipeline: string, implicit: ImplicitDeclarations, params: Obj[], workspaces: Obj[]): void {
+    implicit.params.forEach((p, i) => {
+      const name = str(p, 'name');
+      if (!name || params.some((d) => d.name === name)) return;
+      const value = (p as Obj).value;
+      const type = Array.isArray(value) ? 'array' : isObj(value) ? 'object' : 'string';
+      params.push({
+        name,
+        type,
+        ...(type === 'object'
+          ? { properties: Object.fromEntries(Object.keys(value as Obj).map((k) => [k, { type: 'string' }])) }
+          : {}),
+        ...(value === undefined ? {} : { default: value }),
+      });
+      this.changes.push({
+        path: `${implicit.path}.params[${i}]`,
+        message: `param "${name}" reached the inline pipelineSpec only implicitly, from the run; Pipeline "${pipeline}" now declares it (type ${type}, default the run's value), as a Pipeline of its own must`,
+      });
+    });
+    implicit.workspaces.forEach((w, i) => {
+      const name = str(w, 'name');
+      if (!name || workspaces.some((d) => d.name === name)) return;
+      workspaces.push({ name });
+      this.changes.push({
+        path: `${implicit.path}.workspaces[${i}]`,
+        message: `workspace "${name}" was bound by the run but not declared by its inline pipelineSpec; Pipeline "${pipeline}" now declares it, as a Pipeline of its own must: bind it when you run it`,
+      });
+    });
+  }
+
+  /**
+   * A task's legacy `conditions` (removed in Tekton v1) are dropped and reported;
+   * a reference to a ClusterTask (removed from Tekton) becomes a cluster
+   * resolver reference to a Task of that name in the migration's namespace.
+   */
+  private legacyTaskFields(task: Obj, path: string, taskName: string): void {
+    arr(task, 'conditions').forEach((c, i) => {
+      this.notCarried.push({
+        path: `${path}.conditions[${i}]`,
+        message: `task "${taskName}": condition "${str(c, 'conditionRef') ?? ''}" is dropped: Tekton v1 has no conditions; guard the task with when expressions (when: [{input, operator, values}] or a CEL expression) instead`,
+      });
+    });
+    delete task.conditions;
+    const ref = objAt(task, 'taskRef');
+    if (!ref || str(ref, 'kind') !== 'ClusterTask') return;
+    const clusterTask = str(ref, 'name') ?? '';
+    task.taskRef = {
+      resolver: 'cluster',
+      params: [
+        { name: 'kind', value: 'task' },
+        { name: 'name', value: clusterTask },
+        ...(this.namespace ? [{ name: 'namespace', value: this.namespace }] : []),
+      ],
+    };
+    const where = this.namespace
+      ? `namespace "${this.namespace}"`
+      : "the cluster resolver's default-namespace (no namespace was given)";
+    this.changes.push({
+      path: `${path}.taskRef`,
+      message: `task "${taskName}": the reference to ClusterTask "${clusterTask}" is now a cluster resolver reference to Task "${clusterTask}" in ${where}`,
+    });
+    this.notCarried.push({
+      path: `${path}.taskRef`,
+      message: `task "${taskName}": ClusterTask is removed from Tekton, so "${clusterTask}" is not found as one any more: create it as a Task named "${clusterTask}" in ${where}, where the reference now resolves`,
+    });
+  }
+
   /** A pipeline task's resources become params referencing the slot's params; `from` becomes `runAfter`. */
   private task(task: Obj, slots: Map<string, string>, path: string, siblings: unknown[]): void {
     const taskName = str(task, 'name') ?? '';
@@ -242,6 +326,7 @@ class Migrator {
         message: `task "${taskName}": taskRef.bundle is gone in v1; use the bundles resolver`,
       });
     }
+    this.legacyTaskFields(task, path, taskName);
     const resources = objAt(task, 'resources');
     if (!resources) return;
     delete task.resources;
@@ -357,7 +442,11 @@ class Migrator {
     const pipelineSpec = objAt(spec, 'pipelineSpec');
     if (!pipelineName && pipelineSpec) {
       pipelineName = objectName(runName);
-      pipeline = this.pipeline(pipelineName, {}, pipelineSpec, `${path}.spec.pipelineSpec`);
+      pipeline = this.pipeline(pipelineName, {}, pipelineSpec, `${path}.spec.pipelineSpec`, {
+        path: `${path}.spec`,
+        params: arr(spec, 'params'),
+        workspaces: arr(spec, 'workspaces'),
+      });
       this.changes.push({
         path: `${path}.spec.pipelineSpec`,
         message: `the inline pipelineSpec is now Pipeline "${pipelineName}"`,
@@ -466,6 +555,24 @@ class Migrator {
   }
 }
 
+/** Why a document the migration does not rewrite is left out, and what to do with it. */
+function leftOutDocument(kind: string, doc: Obj, namespace: string | undefined): string {
+  const name = str(doc, 'metadata', 'name') ?? '';
+  const resources = objAt(doc, 'spec')?.resources !== undefined;
+  switch (kind) {
+    case 'ClusterTask':
+      return `ClusterTask "${name}" is left out: ClusterTask is removed from Tekton; create it as a Task named "${name}" in ${namespace ? `namespace "${namespace}"` : 'the namespace the cluster resolver reads'}, where migrated references to it resolve${resources ? ', with its resources declaration rewritten by hand to params and workspaces' : ''}`;
+    case 'Task':
+      return resources
+        ? `Task "${name}" is left out: it declares spec.resources, which Tekton v1 Tasks do not have; rewrite them by hand as params (the N-<param> params the migrated pipeline passes) and workspaces`
+        : `Task "${name}" is left out: this migration rewrites Pipelines, PipelineRuns and PipelineResources only; the Task has no resources and can be applied as it is`;
+    case 'Condition':
+      return `Condition "${name}" is left out: Tekton v1 has no conditions; guard the tasks that used it with when expressions`;
+    default:
+      return `${kind || 'a document without kind'} is not migrated: left out`;
+  }
+}
+
 function usesTypesWithSecrets(resources: Obj, slots: Map<string, string>): boolean {
   return ['inputs', 'outputs'].some((d) =>
     arr(resources, d).some((r) => resourceType(slots.get(str(r, 'resource') ?? '') ?? '')?.params.some((p) => p.secret)),
@@ -538,13 +645,7 @@ export function migrateLegacy(docs: YamlDocument[], options: { namespace?: strin
   for (const { doc, path } of parsed) {
     const kind = kindOf(doc);
     if (['PipelineResource', 'Pipeline', 'PipelineRun'].includes(kind)) continue;
-    m.notCarried.push({
-      path,
-      message:
-        kind === 'Task' || kind === 'ClusterTask'
-          ? `${kind} "${str(doc, 'metadata', 'name')}": a Task's own resources declaration lives in the Task; migrate it by hand to params and workspaces`
-          : `${kind || 'a document without kind'} is not migrated: left out`,
-    });
+    m.notCarried.push({ path, message: leftOutDocument(kind, doc, m.namespace) });
   }
   if (!parsed.some((p) => ['Pipeline', 'PipelineRun'].includes(kindOf(p.doc)))) {
     m.errors.push({ path: 'yaml', message: 'no Pipeline or PipelineRun to migrate' });

@@ -5,10 +5,10 @@ import { type KindName, type KubeObject, kinds } from '../kube/kinds.js';
 import type { ReflectorEvent } from '../kube/Reflector.js';
 import { str } from '../kube/read.js';
 import { compareVersions, cursorOf, parseSince } from '../kube/StreamPosition.js';
+import { bindingPipelineName } from '../resources/bindings.js';
 import { type StreamEvent, SubscriberQueue } from '../subscriptions/SubscriberQueue.js';
 import { builder } from './builder.js';
 import { PipelineRef, PipelineResourceRef, PipelineRunRef, ResourceBindingRef } from './refs.js';
-import { bindingPipelineName } from './resourceBinding.js';
 
 const EventType = builder.enumType('ResourceEventType', {
   description: 'What happened to the object.',

@@ -1,6 +1,7 @@
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import type { Context } from '../context.js';
 import type { KindName, KubeObject } from '../kube/kinds.js';
+import { bindingEntries, bindingPipelineName } from '../resources/bindings.js';
 import type { PipelineResourceObject } from '../resources/PipelineResourceObject.js';
 import { runResources, runStatus } from '../resources/tekton.js';
 import { builder } from './builder.js';
@@ -8,7 +9,6 @@ import { orderKey } from './connections.js';
 import { assumedSize, limitSize, listBounds } from './cost.js';
 import { pageSize } from './pagination.js';
 import { NamespaceRef, objectId, PipelineRef, PipelineResourceRef, PipelineRunRef, ResourceBindingRef } from './refs.js';
-import { bindingEntries, bindingPipelineName } from './resourceBinding.js';
 
 const sorted = <T extends KubeObject>(objects: T[]) => objects.sort((a, b) => (orderKey(a) < orderKey(b) ? -1 : 1));
 const graphKinds: KindName[] = ['PipelineResource', 'Pipeline', 'ResourceBinding', 'PipelineRun'];

@@ -1,5 +1,6 @@
 import type { KubeObject } from '../kube/kinds.js';
 import { str } from '../kube/read.js';
+import { bindingEntries } from '../resources/bindings.js';
 import type { PipelineResourceObject } from '../resources/PipelineResourceObject.js';
 import { maxSlots, type PipelineTask, pipelineSlots, pipelineTasks, readPipelineSlots, type Slot } from '../resources/tekton.js';
 import { builder } from './builder.js';
@@ -16,7 +17,6 @@ import {
   splitId,
   TaskRef,
 } from './refs.js';
-import { bindingEntries } from './resourceBinding.js';
 
 const PipelineTaskRef = builder.objectRef<PipelineTask & { namespace: string }>('PipelineTask').implement({
   description: 'A task of a pipeline.',

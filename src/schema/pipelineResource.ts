@@ -1,7 +1,10 @@
+import { bindingPipelineName } from '../resources/bindings.js';
 import { type PipelineResourceObject, type ShownParam, secrets, shownParams } from '../resources/PipelineResourceObject.js';
+import { staleRuns } from '../resources/staleRuns.js';
 import { builder } from './builder.js';
 import { listArgsDescriptions, listConnection } from './connections.js';
-import { assumedSize, connectionSize, listBounds } from './cost.js';
+import { assumedSize, connectionSize, limitSize, listBounds } from './cost.js';
+import { pageSize } from './pagination.js';
 import {
   KubernetesObjectRef,
   objectId,
@@ -11,7 +14,6 @@ import {
   ResourceBindingRef,
   splitId,
 } from './refs.js';
-import { bindingPipelineName } from './resourceBinding.js';
 
 const ResourceParamRef = builder.objectRef<ShownParam>('ResourceParam').implement({
   description:
@@ -93,6 +95,36 @@ builder.node(PipelineResourceRef, {
     }),
   }),
 });
+
+builder.objectField(PipelineResourceRef, 'staleRuns', (t) =>
+  t.field({
+    type: [PipelineRunRef],
+    description:
+      'Runs that used an older version of this resource (their recorded resourceVersion is not the current one) and are ' +
+      'unfinished (PENDING or RUNNING) or were created within the last `withinHours`; newest first.',
+    directives: limitSize,
+    args: {
+      limit: t.arg.int({ required: false, defaultValue: 20, description: `At most ${pageSize.max}.` }),
+      withinHours: t.arg.int({
+        required: false,
+        defaultValue: 24,
+        description: 'How far back finished runs count, in hours; unfinished runs always count.',
+      }),
+      changedParamsOnly: t.arg.boolean({
+        required: false,
+        defaultValue: false,
+        description: 'Only runs whose resolved params differ from the resource’s now (a label change alone does not count).',
+      }),
+    },
+    resolve: async (o, args, ctx) =>
+      staleRuns(await ctx.loaders.byIndex('PipelineRun', 'byResource', objectId(o)), o, {
+        limit: Math.min(args.limit ?? 20, pageSize.max),
+        withinHours: args.withinHours ?? 24,
+        changedParamsOnly: !!args.changedParamsOnly,
+        now: Date.now(),
+      }),
+  }),
+);
 
 builder.queryFields((t) => ({
   pipelineResources: t.connection(

@@ -1,12 +1,12 @@
 import type { Context } from '../context.js';
 import { ConflictError, ForbiddenError, InUseError, NotFoundError, UnavailableError, ValidationError } from '../errors.js';
 import { type KubeObject, kinds, resourcePath } from '../kube/kinds.js';
+import { bindingEntries, bindingPipelineName } from '../resources/bindings.js';
 import { type PipelineResourceObject, toInput, toPipelineResource } from '../resources/PipelineResourceObject.js';
 import { pipelineSlots } from '../resources/tekton.js';
 import { type FieldError, type PipelineResourceInput, validatePipelineResourceInput } from '../resources/validation.js';
 import { builder } from './builder.js';
 import { objectId, PipelineResourceRef } from './refs.js';
-import { bindingEntries, bindingPipelineName } from './resourceBinding.js';
 import { dryRunOptions, forUpdate, kubeWrite, readForWrite, writeQuery } from './writes.js';
 
 export const ParamInput = builder.inputType('ResourceParamInput', {

@@ -1,7 +1,8 @@
 import type { Context } from '../context.js';
 import type { KubeObject } from '../kube/kinds.js';
-import { str } from '../kube/read.js';
+import { arr, str } from '../kube/read.js';
 import type { PipelineResourceObject } from '../resources/PipelineResourceObject.js';
+import { runInlineResources } from '../resources/resolve.js';
 import {
   type Condition,
   conditions,
@@ -86,6 +87,99 @@ const ResourceUsageRef = builder.objectRef<ResourceUsage & { namespace: string }
     }),
   }),
 });
+
+const KeyValueRef = builder.objectRef<{ name: string; value: string }>('PipelineRunParamProperty').implement({
+  description: 'One key of an object param.',
+  fields: (t) => ({
+    name: t.exposeString('name', { description: 'The key, e.g. `url`.' }),
+    value: t.exposeString('value', { description: 'Its value.' }),
+  }),
+});
+
+interface RunParam {
+  name: string;
+  value: unknown;
+}
+
+const RunParamRef = builder.objectRef<RunParam>('PipelineRunParam').implement({
+  description: 'A param the run passes to its pipeline (`spec.params`); exactly one of the value fields is set.',
+  fields: (t) => ({
+    name: t.exposeString('name', { description: 'The param name; for a slot, the slot’s name.' }),
+    value: t.string({
+      nullable: true,
+      description: 'The value of a string param; null otherwise.',
+      resolve: (p) => (typeof p.value === 'string' ? p.value : null),
+    }),
+    values: t.stringList({
+      nullable: true,
+      description: 'The values of an array param; null otherwise.',
+      directives: assumedSize(listBounds.tektonParams),
+      resolve: (p) => (Array.isArray(p.value) ? p.value.map(String) : null),
+    }),
+    properties: t.field({
+      type: [KeyValueRef],
+      nullable: true,
+      description: 'The keys of an object param (a slot’s resolved resource params), in key order; null otherwise.',
+      directives: assumedSize(listBounds.resourceParams),
+      resolve: (p) =>
+        p.value !== null && typeof p.value === 'object' && !Array.isArray(p.value)
+          ? Object.entries(p.value as Record<string, unknown>)
+              .map(([name, value]) => ({ name, value: String(value ?? '') }))
+              .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+          : null,
+    }),
+  }),
+});
+
+const KeyToPathRef = builder.objectRef<{ key: string; path: string }>('WorkspaceItem').implement({
+  description: 'A key of a Secret or ConfigMap, and the file it appears as in the workspace.',
+  fields: (t) => ({
+    key: t.exposeString('key', { description: 'The key in the Secret or ConfigMap.' }),
+    path: t.exposeString('path', { description: 'The file name in the workspace.' }),
+  }),
+});
+
+const RunWorkspaceRef = builder.objectRef<unknown>('PipelineRunWorkspace').implement({
+  description: 'A workspace the run binds (`spec.workspaces`). References only: never a Secret’s value.',
+  fields: (t) => ({
+    name: t.string({ description: 'The workspace name, e.g. `repo-authToken`.', resolve: (w) => str(w, 'name') ?? '' }),
+    secretName: t.string({
+      nullable: true,
+      description: 'The Secret it is bound to; null when not a Secret.',
+      resolve: (w) => str(w, 'secret', 'secretName') ?? null,
+    }),
+    configMapName: t.string({
+      nullable: true,
+      description: 'The ConfigMap it is bound to; null when not a ConfigMap.',
+      resolve: (w) => str(w, 'configMap', 'name') ?? null,
+    }),
+    items: t.field({
+      type: [KeyToPathRef],
+      description: 'The keys of the Secret or ConfigMap it mounts, as files; empty when it mounts every key.',
+      directives: assumedSize(listBounds.small),
+      resolve: (w) =>
+        [...arr(w, 'secret', 'items'), ...arr(w, 'configMap', 'items')].map((i) => ({
+          key: str(i, 'key') ?? '',
+          path: str(i, 'path') ?? '',
+        })),
+    }),
+  }),
+});
+
+const InlineUsageRef = builder
+  .objectRef<{ slot: string; type: string | undefined; paramsHash: string | undefined }>('InlineResourceUsage')
+  .implement({
+    description: 'An inline resource spec a run used (a `runPipeline` override); it has no name or version.',
+    fields: (t) => ({
+      slot: t.exposeString('slot', { description: 'The slot it filled.' }),
+      type: t.string({ nullable: true, description: 'Its resource type.', resolve: (u) => u.type ?? null }),
+      paramsHash: t.string({
+        nullable: true,
+        description: 'A hash of the resolved params.',
+        resolve: (u) => u.paramsHash ?? null,
+      }),
+    }),
+  });
 
 /** The fields PipelineRun and TaskRun share. */
 const runFields = builder.interfaceRef<KubeObject>('Run').implement({
@@ -173,6 +267,25 @@ builder.node(PipelineRunRef, {
       description: 'Its TaskRuns: those labelled `tekton.dev/pipelineRun` with its name.',
       directives: assumedSize(listBounds.tasks),
       resolve: (r, _args, ctx) => ctx.loaders.byIndex('TaskRun', 'byPipelineRun', objectId(r)),
+    }),
+    params: t.field({
+      type: [RunParamRef],
+      description: 'The params it passes to the pipeline (`spec.params`), in stored order.',
+      directives: assumedSize(listBounds.tektonParams),
+      resolve: (r) =>
+        arr(r, 'spec', 'params').map((p) => ({ name: str(p, 'name') ?? '', value: (p as { value?: unknown })?.value })),
+    }),
+    workspaces: t.field({
+      type: [RunWorkspaceRef],
+      description: 'The workspaces it binds (`spec.workspaces`), in stored order.',
+      directives: assumedSize(listBounds.tasks),
+      resolve: (r) => arr(r, 'spec', 'workspaces'),
+    }),
+    inlineResources: t.field({
+      type: [InlineUsageRef],
+      description: 'The inline resource specs it used (recorded in `resources.tekton.dev/resources` with `inline: true`).',
+      directives: assumedSize(listBounds.recordedResources),
+      resolve: runInlineResources,
     }),
   }),
 });

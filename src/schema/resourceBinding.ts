@@ -1,35 +1,15 @@
 import type { Context } from '../context.js';
 import { ConflictError, ForbiddenError, NotFoundError, UnavailableError, ValidationError } from '../errors.js';
-import type { KubeList } from '../kube/KubeClient.js';
 import { apiVersion, type KubeObject, kinds, resourcePath } from '../kube/kinds.js';
-import { arr, str } from '../kube/read.js';
+import { type BindingEntry, bindingEntries, bindingPipelineName, pipelineBinding } from '../resources/bindings.js';
 import type { PipelineResourceObject } from '../resources/PipelineResourceObject.js';
-import { maxSlots, pipelineSlots } from '../resources/tekton.js';
+import { pipelineSlots } from '../resources/tekton.js';
 import { dns1123Subdomain } from '../resources/validation.js';
 import { builder } from './builder.js';
 import { listArgsDescriptions, listConnection } from './connections.js';
 import { assumedSize, connectionSize, listBounds } from './cost.js';
 import { KubernetesObjectRef, objectId, PipelineRef, PipelineResourceRef, ResourceBindingRef, splitId } from './refs.js';
 import { dryRunOptions, forUpdate, kubeWrite, readForWrite, writeQuery } from './writes.js';
-
-interface BindingEntry {
-  namespace: string;
-  slot: string;
-  resourceName: string;
-}
-
-/** A binding's entries, at most `maxSlots` (its CRD's `maxItems`; an object stored before that limit is cut here). */
-export function bindingEntries(b: KubeObject): BindingEntry[] {
-  return arr(b, 'spec', 'resources')
-    .slice(0, maxSlots)
-    .map((r) => ({
-      namespace: b.metadata.namespace ?? '',
-      slot: str(r, 'name') ?? '',
-      resourceName: str(r, 'resourceRef', 'name') ?? '',
-    }));
-}
-
-export const bindingPipelineName = (b: KubeObject) => str(b, 'spec', 'pipelineRef', 'name') ?? '';
 
 const BindingEntryRef = builder.objectRef<BindingEntry>('BoundResource').implement({
   description: 'One slot of a pipeline and the resource that fills it.',
@@ -136,17 +116,6 @@ function checkNames(input: Record<string, string>): void {
 }
 
 /**
- * The binding that holds a pipeline's defaults, read fresh as the caller: the
- * one whose `spec.pipelineRef.name` is the pipeline (the one named after it
- * first, should there be several), or null.
- */
-export async function pipelineBinding(ctx: Context, namespace: string, pipeline: string): Promise<KubeObject | null> {
-  const list = await ctx.kube.request<KubeList>('GET', resourcePath(kinds.ResourceBinding, namespace));
-  const mine = list.items.filter((b) => bindingPipelineName(b) === pipeline);
-  return mine.find((b) => b.metadata.name === pipeline) ?? mine[0] ?? null;
-}
-
-/**
  * Read, change, write: a binding changed by someone else between the read and
  * the write is read again (up to three times), so concurrent binds of
  * different slots both land.
@@ -162,7 +131,7 @@ async function updateBinding(
 ): Promise<KubeObject> {
   for (let attempt = 0; ; attempt++) {
     const existing = await kubeWrite(ctx, { kind: 'ResourceBinding', namespace, name: pipeline }, () =>
-      pipelineBinding(ctx, namespace, pipeline),
+      pipelineBinding(ctx.kube, namespace, pipeline),
     );
     const entries = bindingEntries(existing ?? { metadata: { name: pipeline } }).map((e) => ({
       name: e.slot,

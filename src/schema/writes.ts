@@ -1,22 +1,12 @@
 import type { Context } from '../context.js';
 import { type KubeErrorContext, mapKubeError } from '../errors.js';
 import { KubeApiError } from '../kube/KubeApiError.js';
-import { type KindName, type KubeObject, kinds, resourcePath } from '../kube/kinds.js';
+import type { KindName, KubeObject } from '../kube/kinds.js';
+import { readAsCaller } from '../resources/asCaller.js';
 
 /** An object read fresh from Kubernetes as the caller, for a write to start from; null when it does not exist. */
-export async function readForWrite<T extends KubeObject>(
-  ctx: Context,
-  kind: KindName,
-  namespace: string,
-  name: string,
-): Promise<T | null> {
-  try {
-    return await ctx.kube.request<T>('GET', resourcePath(kinds[kind], namespace, name));
-  } catch (err) {
-    if (err instanceof KubeApiError && err.status === 404) return null;
-    throw mapKubeError(err, { kind, namespace, name });
-  }
-}
+export const readForWrite = <T extends KubeObject>(ctx: Context, kind: KindName, namespace: string, name: string) =>
+  readAsCaller<T>(ctx.kube, kind, namespace, name);
 
 /**
  * Runs a write as the caller and maps its failure to the errors a caller sees.
@@ -41,11 +31,7 @@ export async function kubeWrite<T>(
   }
 }
 
-/** Query parameters of every write: server-side dry run when asked, and unknown fields refused. */
-export const writeQuery = (dryRun: boolean | null | undefined) => ({
-  dryRun: dryRun ? 'All' : undefined,
-  fieldValidation: 'Strict',
-});
+export { writeQuery } from '../resources/asCaller.js';
 
 /** What a PUT sends back: the object without its managedFields, which the apiserver keeps. */
 export function forUpdate<T extends KubeObject>(obj: T): T {

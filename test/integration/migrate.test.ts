@@ -267,6 +267,59 @@ describe('migrateLegacyPipeline', () => {
     ]);
   });
 
+  it('applies what Tekton v1 admits: conditions dropped, ClusterTasks resolved, implicit params and workspaces declared', async () => {
+    const legacy = `
+apiVersion: tekton.dev/v1beta1
+kind: PipelineRun
+metadata: {name: hello-run}
+spec:
+  params: [{name: HELLO, value: "yes"}, {name: target, value: {namespace: "no", port: "0b101"}}]
+  workspaces: [{name: shared-data, emptyDir: {}}]
+  pipelineSpec:
+    tasks:
+      - name: check
+        taskRef: {name: lint, kind: ClusterTask}
+        conditions: [{conditionRef: is-main}]
+      - name: echo
+        runAfter: [check]
+        workspaces: [{name: out, workspace: shared-data}]
+        taskSpec: {steps: [{image: alpine, script: 'echo $(params.HELLO) $(params.target.namespace)'}]}
+`;
+    const out = await migrate(legacy, true);
+    expect(out.applied).toBe(true);
+    expect(out.objects.map((o: any) => [o.kind, o.name, o.created])).toEqual([['Pipeline', 'hello-run', true]]);
+    const stored = await read('Pipeline', 'hello-run');
+    expect(stored?.spec.params).toEqual([
+      { name: 'HELLO', type: 'string', default: 'yes' },
+      {
+        name: 'target',
+        type: 'object',
+        properties: { namespace: { type: 'string' }, port: { type: 'string' } },
+        default: { namespace: 'no', port: '0b101' },
+      },
+    ]);
+    expect(stored?.spec.workspaces).toEqual([{ name: 'shared-data' }]);
+    expect(stored?.spec.tasks[0]).toEqual({
+      name: 'check',
+      taskRef: {
+        resolver: 'cluster',
+        params: [
+          { name: 'kind', value: 'task' },
+          { name: 'name', value: 'lint' },
+          { name: 'namespace', value: ns },
+        ],
+      },
+    });
+    expect(out.notCarried.map((n: any) => n.path)).toEqual([
+      'documents[0].spec.pipelineSpec.tasks[0].conditions[0]',
+      'documents[0].spec.pipelineSpec.tasks[0].taskRef',
+      'documents[0]',
+    ]);
+    // What the API says it created, read as kubectl reads YAML (1.1): the very object stored.
+    expect(parse(out.objects[0].yaml, { version: '1.1' }).spec).toEqual(stored?.spec);
+    expect(parse(out.yaml, { version: '1.1' }).spec.params[1].default).toEqual({ namespace: 'no', port: '0b101' });
+  });
+
   it('applies all or nothing: an object that exists already stops every create', async () => {
     await createObjects(other, [{ kind: 'ResourceBinding', name: 'pr-check', body: { spec: { pipelineRef: { name: 'x' } } } }]);
     const out = await migrate(fixture('pr-check-inline.yaml'), true, other);

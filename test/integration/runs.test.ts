@@ -5,7 +5,7 @@ import { parse } from 'yaml';
 import { KubeApiError } from '../../src/kube/KubeApiError.js';
 import type { KubeList } from '../../src/kube/KubeClient.js';
 import { type KubeObject, kinds, resourcePath } from '../../src/kube/kinds.js';
-import { metadataOnly } from '../../src/schema/runs.js';
+import { metadataOnly } from '../../src/resources/asCaller.js';
 import { createNamespace, eventually, kubeClient, kubeconfigPath } from '../helpers/cluster.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { binding, createObjects, gitResource, imageResource, pipeline } from '../helpers/objects.js';

@@ -254,3 +254,136 @@ metadata: {name: cm}
     ]);
   });
 });
+
+describe('migrateLegacy: what Tekton v1 refuses is rewritten or dropped, and said why', () => {
+  const legacy = `
+apiVersion: tekton.dev/v1alpha1
+kind: Pipeline
+metadata: {name: deploy}
+spec:
+  resources: [{name: source, type: git}]
+  tasks:
+    - name: check
+      taskRef: {name: lint, kind: ClusterTask}
+      conditions:
+        - conditionRef: is-main
+          resources: [{name: source, resource: source}]
+      resources: {inputs: [{name: source, resource: source}]}
+    - name: plain
+      taskRef: {name: build}
+  finally:
+    - name: notify
+      taskRef: {name: send, kind: ClusterTask}
+---
+apiVersion: tekton.dev/v1alpha1
+kind: Condition
+metadata: {name: is-main}
+spec: {check: {image: alpine}}
+---
+apiVersion: tekton.dev/v1beta1
+kind: ClusterTask
+metadata: {name: lint}
+spec: {steps: [{image: alpine}]}
+---
+apiVersion: tekton.dev/v1beta1
+kind: Task
+metadata: {name: build}
+spec: {resources: {inputs: [{name: source, type: git}]}, steps: [{image: alpine}]}
+`;
+
+  it('drops conditions (naming when expressions) and turns ClusterTask references into cluster resolver references', async () => {
+    const m = migrateLegacy(await read(legacy), { namespace: 'ci' });
+    const spec = m.pipelines[0]?.spec as { tasks: Record<string, unknown>[]; finally: Record<string, unknown>[] };
+    expect(spec.tasks[0]?.conditions).toBeUndefined();
+    expect(spec.tasks[0]?.taskRef).toEqual({
+      resolver: 'cluster',
+      params: [
+        { name: 'kind', value: 'task' },
+        { name: 'name', value: 'lint' },
+        { name: 'namespace', value: 'ci' },
+      ],
+    });
+    expect(spec.tasks[1]?.taskRef).toEqual({ name: 'build' });
+    expect(spec.finally[0]?.taskRef).toEqual({
+      resolver: 'cluster',
+      params: [
+        { name: 'kind', value: 'task' },
+        { name: 'name', value: 'send' },
+        { name: 'namespace', value: 'ci' },
+      ],
+    });
+    const notes = (path: string) => m.notCarried.filter((n) => n.path === path).map((n) => n.message);
+    expect(notes('documents[0].spec.tasks[0].conditions[0]')).toEqual([
+      'task "check": condition "is-main" is dropped: Tekton v1 has no conditions; guard the task with when expressions (when: [{input, operator, values}] or a CEL expression) instead',
+    ]);
+    expect(notes('documents[0].spec.tasks[0].taskRef')).toEqual([
+      'task "check": ClusterTask is removed from Tekton, so "lint" is not found as one any more: create it as a Task named "lint" in namespace "ci", where the reference now resolves',
+    ]);
+    expect(m.changes.filter((c) => c.path === 'documents[0].spec.finally[0].taskRef').map((c) => c.message)).toEqual([
+      'task "notify": the reference to ClusterTask "send" is now a cluster resolver reference to Task "send" in namespace "ci"',
+    ]);
+    expect(notes('documents[1]')).toEqual([
+      'Condition "is-main" is left out: Tekton v1 has no conditions; guard the tasks that used it with when expressions',
+    ]);
+    expect(notes('documents[2]')).toEqual([
+      'ClusterTask "lint" is left out: ClusterTask is removed from Tekton; create it as a Task named "lint" in namespace "ci", where migrated references to it resolve',
+    ]);
+    expect(notes('documents[3]')).toEqual([
+      'Task "build" is left out: it declares spec.resources, which Tekton v1 Tasks do not have; rewrite them by hand as params (the N-<param> params the migrated pipeline passes) and workspaces',
+    ]);
+  });
+
+  it('declares the params and workspaces a run gave its inline pipelineSpec implicitly, typed from the run’s values', async () => {
+    const m = migrateLegacy(
+      await read(`
+apiVersion: tekton.dev/v1beta1
+kind: PipelineRun
+metadata: {name: hello, namespace: ci}
+spec:
+  params:
+    - {name: HELLO, value: "yes"}
+    - {name: flags, value: [-v, -x]}
+    - {name: target, value: {host: a, port: "80"}}
+    - {name: declared, value: kept}
+  workspaces:
+    - {name: shared-data, emptyDir: {}}
+  pipelineSpec:
+    params: [{name: declared, type: string}]
+    tasks:
+      - name: echo
+        workspaces: [{name: out, workspace: shared-data}]
+        taskSpec:
+          steps: [{image: alpine, script: 'echo $(params.HELLO) $(params.target.host)'}]
+`),
+    );
+    const spec = m.pipelines[0]?.spec as { params: unknown[]; workspaces: unknown[] };
+    expect(spec.params).toEqual([
+      { name: 'declared', type: 'string' },
+      { name: 'HELLO', type: 'string', default: 'yes' },
+      { name: 'flags', type: 'array', default: ['-v', '-x'] },
+      {
+        name: 'target',
+        type: 'object',
+        properties: { host: { type: 'string' }, port: { type: 'string' } },
+        default: { host: 'a', port: '80' },
+      },
+    ]);
+    expect(spec.workspaces).toEqual([{ name: 'shared-data' }]);
+    expect(
+      m.changes.filter((c) => c.path.startsWith('documents[0].spec.params') || c.path.startsWith('documents[0].spec.workspaces')),
+    ).toEqual([
+      {
+        path: 'documents[0].spec.params[0]',
+        message:
+          'param "HELLO" reached the inline pipelineSpec only implicitly, from the run; Pipeline "hello" now declares it (type string, default the run\'s value), as a Pipeline of its own must',
+      },
+      expect.objectContaining({ path: 'documents[0].spec.params[1]' }),
+      expect.objectContaining({ path: 'documents[0].spec.params[2]' }),
+      {
+        path: 'documents[0].spec.workspaces[0]',
+        message:
+          'workspace "shared-data" was bound by the run but not declared by its inline pipelineSpec; Pipeline "hello" now declares it, as a Pipeline of its own must: bind it when you run it',
+      },
+    ]);
+  });
+});

@@ -6,6 +6,7 @@ import type { KubeClient } from './kube/KubeClient.js';
 import type { ResourceCache } from './kube/ResourceCache.js';
 import type { ObjectLoaders } from './loaders.js';
 import type { YamlLimits } from './resources/readYaml.js';
+import type { FanOut, PushOutlet } from './subscriptions/FanOut.js';
 
 /** Per subscriber (docs/subscriptions.md). */
 export interface SubscriptionLimits {
@@ -44,6 +45,10 @@ export interface Context {
   subscriptions: SubscriptionLimits;
   /** Bounds on YAML inputs (the migrate and import mutations). */
   yaml: YamlLimits;
+  /** Subscriptions: groups subscribers and sends each event's bytes to every member. */
+  fanOut: FanOut;
+  /** Over WebSocket or a graphql-sse stream: where this operation's results are written, and its id there. */
+  outlet?: { to: PushOutlet; id: string };
   /** Over WebSocket: closes the connection (e.g. 4403 when access is revoked). */
   closeConnection?: (code: number, reason: string) => void;
   /** Writes go through this client, with the caller's credentials. */

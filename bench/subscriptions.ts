@@ -349,7 +349,7 @@ class Subscribers {
  * the whole socket (4500), not with an error for that operation alone.
  */
 async function subscribeAll(subs: Subscribers, n: number, query: string, say: (msg: string) => void): Promise<void> {
-  const { burst, perSecond } = defaultRateLimit;
+  const { subscribeBurst: burst, subscribePerSecond: perSecond } = defaultRateLimit;
   const rate = perSecond * 0.95;
   const queue = Array.from({ length: n }, (_, k) => k);
   const started = performance.now();

@@ -27,6 +27,8 @@ const schema = z.object({
   ratePerSecond: limit,
   rateCostBurst: limit,
   rateCostPerSecond: limit,
+  rateSubscribeBurst: limit,
+  rateSubscribePerSecond: limit,
   wsMaxMessageBytes: limit,
   wsMaxConnections: limit,
   wsMaxConnectionsPerClient: limit,
@@ -144,6 +146,8 @@ type LimitName =
   | 'ratePerSecond'
   | 'rateCostBurst'
   | 'rateCostPerSecond'
+  | 'rateSubscribeBurst'
+  | 'rateSubscribePerSecond'
   | 'wsMaxMessageBytes'
   | 'wsMaxConnections'
   | 'wsMaxConnectionsPerClient'
@@ -193,6 +197,8 @@ const settings = {
   ratePerSecond: { env: 'RATE_PER_SECOND', default: '50' },
   rateCostBurst: { env: 'RATE_COST_BURST', default: '100000' },
   rateCostPerSecond: { env: 'RATE_COST_PER_SECOND', default: '20000' },
+  rateSubscribeBurst: { env: 'RATE_SUBSCRIBE_BURST', default: '2000' },
+  rateSubscribePerSecond: { env: 'RATE_SUBSCRIBE_PER_SECOND', default: '600' },
   wsMaxMessageBytes: { env: 'WS_MAX_MESSAGE_BYTES', default: '65536' },
   wsMaxConnections: { env: 'WS_MAX_CONNECTIONS', default: '10000' },
   wsMaxConnectionsPerClient: { env: 'WS_MAX_CONNECTIONS_PER_CLIENT', default: '1000' },
@@ -243,6 +249,8 @@ const flagNames: Record<keyof typeof settings, string> = {
   ratePerSecond: 'rate-per-second',
   rateCostBurst: 'rate-cost-burst',
   rateCostPerSecond: 'rate-cost-per-second',
+  rateSubscribeBurst: 'rate-subscribe-burst',
+  rateSubscribePerSecond: 'rate-subscribe-per-second',
   wsMaxMessageBytes: 'ws-max-message-bytes',
   wsMaxConnections: 'ws-max-connections',
   wsMaxConnectionsPerClient: 'ws-max-connections-per-client',
@@ -369,6 +377,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
       ratePerSecond: c.ratePerSecond,
       rateCostBurst: c.rateCostBurst,
       rateCostPerSecond: c.rateCostPerSecond,
+      rateSubscribeBurst: c.rateSubscribeBurst,
+      rateSubscribePerSecond: c.rateSubscribePerSecond,
       wsMaxMessageBytes: c.wsMaxMessageBytes,
       wsMaxConnections: c.wsMaxConnections,
       wsMaxConnectionsPerClient: c.wsMaxConnectionsPerClient,

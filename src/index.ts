@@ -93,6 +93,8 @@ async function main(): Promise<void> {
         perSecond: config.limits.ratePerSecond,
         costBurst: config.limits.rateCostBurst,
         costPerSecond: config.limits.rateCostPerSecond,
+        subscribeBurst: config.limits.rateSubscribeBurst,
+        subscribePerSecond: config.limits.rateSubscribePerSecond,
       },
       yaml: {
         maxBytes: config.limits.yamlMaxBytes,

@@ -12,6 +12,10 @@ export interface RateLimit {
   costBurst: number;
   /** Estimated cost per second a caller may sustain: what bounds one tenant's share of the process. */
   costPerSecond: number;
+  /** Subscriptions a caller may start at once (they count here, not as operations). */
+  subscribeBurst: number;
+  /** Subscriptions per second a caller may start, sustained. */
+  subscribePerSecond: number;
 }
 
 /**
@@ -19,7 +23,17 @@ export interface RateLimit {
  * with a burst of five such operations. One tenant looping the most expensive operation the limits admit then
  * holds the process a small fraction of the time (the hostile benchmark, docs/benchmarks.md).
  */
-export const defaultRateLimit: RateLimit = { burst: 200, perSecond: 50, costBurst: 100_000, costPerSecond: 20_000 };
+export const defaultRateLimit: RateLimit = {
+  burst: 200,
+  perSecond: 50,
+  costBurst: 100_000,
+  costPerSecond: 20_000,
+  // A start joins a group (one access review, mostly cached; no execution): about 0.1 ms of the event loop, so a
+  // caller starting and ending subscriptions at this rate holds a small share of it; the live ones are capped per
+  // user (MAX_SUBSCRIPTIONS_PER_USER) and per socket. 10,000 start in about 15 s.
+  subscribeBurst: 2_000,
+  subscribePerSecond: 600,
+};
 
 /** A token bucket: `capacity` tokens, refilled at `perSecond`. */
 class Bucket {
@@ -54,12 +68,13 @@ class Bucket {
  */
 export function useRateLimit(limit: Partial<RateLimit> = {}): { operations: Plugin<Context>; cost: Plugin<Context> } {
   const l = { ...defaultRateLimit, ...limit };
-  const callers = new Map<string, { operations: Bucket; cost: Bucket }>();
+  const callers = new Map<string, { operations: Bucket; cost: Bucket; subscriptions: Bucket }>();
   const bucketsOf = (ctx: Context) => {
     const user = ctx.caller.username;
     const buckets = callers.get(user) ?? {
       operations: new Bucket(l.burst, l.perSecond),
       cost: new Bucket(l.costBurst, l.costPerSecond),
+      subscriptions: new Bucket(l.subscribeBurst, l.subscribePerSecond),
     };
     callers.delete(user); // re-insert: the Map stays in least-recently-used order
     callers.set(user, buckets);
@@ -74,20 +89,28 @@ export function useRateLimit(limit: Partial<RateLimit> = {}): { operations: Plug
         ...(http ? { http: { status: 429, headers: { 'Retry-After': String(retryAfter) } } } : {}),
       },
     });
-  /** A plugin that takes from one bucket: `true`, or the seconds to wait. */
-  const charging = (take: (ctx: Context) => true | number): Plugin<Context> => ({
+  /** A plugin that takes from one bucket: `true`, or the seconds to wait (`subscribe`: for a subscription's start). */
+  const charging = (
+    take: (ctx: Context) => true | number,
+    subscribe: (ctx: Context) => true | number = take,
+  ): Plugin<Context> => ({
     onExecute({ args }) {
       const taken = take(args.contextValue);
       if (taken !== true) throw limited(taken, true);
     },
     onSubscribe({ args, setResultAndStopExecution }) {
       // An error for this subscription alone: thrown here, graphql-ws would close the whole socket.
-      const taken = take(args.contextValue);
+      const taken = subscribe(args.contextValue);
       if (taken !== true) setResultAndStopExecution({ errors: [limited(taken, false)] });
     },
   });
   return {
-    operations: charging((ctx) => bucketsOf(ctx).operations.take(1, Date.now())),
+    // A subscription's start is rationed by its own bucket: it is cheap (src/subscriptions/FanOut.ts), and many
+    // at once are ordinary (a dashboard, a router), where as many queries at once are not.
+    operations: charging(
+      (ctx) => bucketsOf(ctx).operations.take(1, Date.now()),
+      (ctx) => bucketsOf(ctx).subscriptions.take(1, Date.now()),
+    ),
     cost: charging((ctx) => bucketsOf(ctx).cost.take(estimatedCost(ctx) ?? 0, Date.now())),
   };
 }

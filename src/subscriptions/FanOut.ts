@@ -235,6 +235,8 @@ export class Group {
   constructor(
     readonly key: string,
     readonly kind: KindName,
+    /** The subscription field, e.g. `pipelineResourceEvents` (the metrics' label). */
+    readonly field: string,
     readonly document: DocumentNode,
     readonly operationName: string | undefined,
     readonly variables: Record<string, unknown>,
@@ -268,8 +270,8 @@ export interface FanOutOptions {
   limits: SubscriptionLimits;
   /** A context to execute a group's selection with, as `caller`. */
   contextFor: (caller: Caller) => Context;
-  /** Events written to push outlets (plain SSE responses are counted as yoga yields them). */
-  onDelivered?: (kind: KindName, count: number) => void;
+  /** Events written to push outlets, per subscription field (plain SSE responses are counted as yoga yields them). */
+  onDelivered?: (field: string, count: number) => void;
 }
 
 export interface JoinOptions {
@@ -315,6 +317,7 @@ export class FanOut {
       group = new Group(
         key.group,
         o.kind,
+        o.info.fieldName,
         {
           kind: Kind.DOCUMENT,
           definitions: [o.info.operation, ...Object.values(o.info.fragments as Record<string, FragmentDefinitionNode>)],
@@ -527,7 +530,7 @@ export class FanOut {
       m.wake();
       if (m.outlet) count++;
     }
-    if (count) this.options.onDelivered?.(group.kind, count);
+    if (count) this.options.onDelivered?.(group.field, count);
   }
 
   /** An event as one member's group renders it; a member whose bytes come later is woken then. */

@@ -135,6 +135,45 @@ async function render(spec: SubscriberSpec, vars: Record<string, unknown>, event
   return JSON.stringify(result);
 }
 
+/**
+ * One mix that has every case, besides the random ones: alice and admin in one group (the object's own fields) until
+ * alice is revoked; mallory and admin with a document that reads bindings (two groups, different payloads); a label
+ * change that leaves documents without labels unchanged; a RESYNC and a replay.
+ */
+const example: [SubscriberSpec[], Write[], Write[], Write[]] = [
+  [
+    { doc: 1, user: 'alice', ns: 0, type: null, phase: 1, since: 'none' },
+    { doc: 1, user: 'admin', ns: 0, type: null, phase: 1, since: 'none' },
+    { doc: 3, user: 'mallory', ns: 0, type: null, phase: 1, since: 'none' },
+    { doc: 3, user: 'admin', ns: 0, type: null, phase: 1, since: 'none' },
+    { doc: 4, user: 'admin', ns: 0, type: 'git', phase: 1, since: 'none' },
+    { doc: 0, user: 'bob', ns: 1, type: null, phase: 1, since: 'none' },
+    { doc: 2, user: 'admin', ns: 0, type: null, phase: 2, since: 'stale' },
+    { doc: 1, user: 'bob', ns: 1, type: null, phase: 2, since: 'recent' },
+    { doc: 1, user: 'bob', ns: 0, type: null, phase: 2, since: 'none' },
+  ],
+  [
+    { ns: 0, name: 0, op: 'upsert' },
+    { ns: 0, name: 1, op: 'upsert' },
+    { ns: 1, name: 0, op: 'upsert' },
+    { ns: 1, name: 1, op: 'describe' },
+    { ns: 0, name: 0, op: 'label' },
+  ],
+  [
+    { ns: 0, name: 0, op: 'describe' },
+    { ns: 0, name: 1, op: 'label' },
+    { ns: 1, name: 0, op: 'label' },
+  ],
+  [
+    { ns: 0, name: 0, op: 'label' },
+    { ns: 0, name: 1, op: 'delete' },
+    { ns: 1, name: 1, op: 'describe' },
+  ],
+];
+
+/** What the runs covered, so that a run of nothing cannot pass. */
+const covered = { delivered: 0, unchanged: 0, resyncs: 0, revoked: 0, refused: 0 };
+
 it('grouped fan-out gives every subscriber exactly the payloads per-subscriber execution would', async () => {
   const recorded: ReflectorEvent[] = [];
   const off = gw.cache.reflector('PipelineResource').subscribe((e) => recorded.push(e));
@@ -275,7 +314,8 @@ it('grouped fan-out gives every subscriber exactly the payloads per-subscriber e
                   const unchanged = e.type === 'MODIFIED' && s.spec.doc !== 4 && s.last.get(key) === json;
                   if (e.type === 'DELETED') s.last.delete(key);
                   else s.last.set(key, json);
-                  if (!unchanged) s.expected.push(json);
+                  if (unchanged) covered.unchanged++;
+                  else s.expected.push(json);
                 }
               }
             };
@@ -300,6 +340,7 @@ it('grouped fan-out gives every subscriber exactly the payloads per-subscriber e
                       cursor: null,
                     })),
                   ];
+                  if (!missed) covered.resyncs++;
                   for (const e of replay) {
                     if (e.object && e.object.metadata.namespace !== vars.ns) continue;
                     if (e.object && spec.type && (e.object.spec as { type?: string }).type !== spec.type) continue;
@@ -330,6 +371,7 @@ it('grouped fan-out gives every subscriber exactly the payloads per-subscriber e
             const alices = subs.filter((s) => s.live && s.spec.user === 'alice');
             await eventually(() => (alices.every((s) => s.sub.failure) ? true : undefined), 15_000);
             for (const s of alices) s.live = false;
+            covered.revoked += alices.length;
             from = recorded.length;
             await apply(w3);
             await model(from);
@@ -340,7 +382,9 @@ it('grouped fan-out gives every subscriber exactly the payloads per-subscriber e
                 () => {},
               );
               const label = `${JSON.stringify(s.spec)} ${JSON.stringify(s.vars)}`;
+              covered.delivered += s.expected.length;
               if (!mayWatch(s.spec.user, s.spec.ns, false)) {
+                covered.refused++;
                 expect(endOf(s.sub.failure), label).toBe('FORBIDDEN');
                 expect(got(), label).toEqual([]);
                 continue;
@@ -366,8 +410,13 @@ it('grouped fan-out gives every subscriber exactly the payloads per-subscriber e
           }
         },
       ),
-      { numRuns: 4, endOnFailure: true },
+      { numRuns: 5, endOnFailure: true, examples: [example] },
     );
+    expect(covered.delivered).toBeGreaterThan(20);
+    expect(covered.unchanged).toBeGreaterThan(0);
+    expect(covered.resyncs).toBeGreaterThan(0);
+    expect(covered.revoked).toBeGreaterThan(0);
+    expect(covered.refused).toBeGreaterThan(0);
   } finally {
     off();
   }

@@ -43,24 +43,31 @@ const embeddedTypes = new Set([
   'PipelineRunParamProperty',
 ]);
 
-/** Where a member's bytes go: a WebSocket, or a graphql-sse stream carrying several operations. */
+/** Where a member's bytes go: a WebSocket (or another transport carrying several operations). */
 export interface PushSink {
-  /** The transport's message for one result of operation `id` (`json` is `{"data":…}`). */
-  frame(id: string, json: string): string;
-  write(frame: string): void;
-  /** Whether the client has fallen behind: nothing more is written until `onDrain`. */
-  full(): boolean;
+  /**
+   * Writes one tick's results, in order: each is an operation id and its
+   * payload's bytes (`{"data":…}`), framed as the transport's message. One
+   * write for all of them.
+   */
+  write(messages: readonly (readonly [id: string, payload: Buffer])[]): void;
+  /** Bytes the client has not read yet; nothing more is written past `highWaterBytes` until `onDrain`. */
+  readonly unsent: number;
   onDrain(fn: () => void): void;
-  cork(): void;
-  uncork(): void;
   readonly closed: boolean;
 }
 
 /**
- * The members of one socket (or stream) that have something to send. Written
- * once per tick, corked, so the messages of a tick leave in one write; a
- * client that does not read stops its socket's writes, and its members' events
- * wait in their own bounded queues.
+ * Bytes a socket may hold unsent before its subscribers' events wait in their
+ * own queues instead: enough for a tick of 100 subscriptions' events, small
+ * enough that a client that stops reading holds little here.
+ */
+export const highWaterBytes = 256 * 1024;
+
+/**
+ * The members of one socket that have something to send. Written once per
+ * tick, in one write; a client that does not read stops its socket's writes,
+ * and its members' events wait in their own bounded queues.
  */
 export class PushOutlet {
   private readonly dirty = new Set<Member>();
@@ -87,20 +94,20 @@ export class PushOutlet {
       this.dirty.clear();
       return;
     }
-    sink.cork();
-    try {
-      for (const member of this.dirty) {
-        if (sink.full()) break;
-        for (let d = member.queue.take(); d; d = sink.full() ? undefined : member.queue.take()) {
-          sink.write(sink.frame(member.id, d.json as string));
-        }
-        if (!member.queue.ready) this.dirty.delete(member);
+    let room = highWaterBytes - sink.unsent;
+    const messages: (readonly [string, Buffer])[] = [];
+    for (const member of this.dirty) {
+      if (room <= 0) break;
+      for (let d = member.queue.take(); d; d = room > 0 ? member.queue.take() : undefined) {
+        d.bytes ??= Buffer.from(d.json as string);
+        messages.push([member.id, d.bytes]);
+        room -= d.bytes.length + member.id.length + 40;
       }
-    } finally {
-      sink.uncork();
+      if (!member.queue.ready) this.dirty.delete(member);
     }
+    if (messages.length) sink.write(messages);
     if (this.dirty.size === 0) return;
-    if (sink.full()) {
+    if (room <= 0) {
       this.draining = true;
       sink.onDrain(() => {
         this.draining = false;

@@ -20,6 +20,8 @@ export interface Delivery {
   readonly event: StreamEvent;
   /** undefined while the group's execution is still running. */
   json: string | undefined;
+  /** `json` as UTF-8, made once for every member that is sent it. */
+  bytes?: Buffer;
 }
 
 export interface SubscriberQueueOptions {

@@ -116,7 +116,8 @@ export function hostileOperation(depth: number, page: number, aliases: number): 
 export const bobQuery = (ns: string) =>
   `{ pipelineResources(namespace: "${ns}", first: 1) { totalCount edges { node { name } } } }`;
 
-function userToken(kubeconfigPath: string, user: string): string | undefined {
+/** A test user's token, from `users/<user>.kubeconfig` next to the admin's kubeconfig (the local control plane writes them). */
+export function userToken(kubeconfigPath: string, user: string): string | undefined {
   try {
     const kc = JSON.parse(readFileSync(join(dirname(kubeconfigPath), 'users', `${user}.kubeconfig`), 'utf8'));
     return kc.users?.[0]?.user?.token;

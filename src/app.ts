@@ -1,21 +1,24 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { type ExecutionArgs, GraphQLError } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import type { Logger } from 'pino';
-import { WebSocketServer } from 'ws';
+import { type WebSocket, WebSocketServer } from 'ws';
 import { Authenticator, type TokenCacheLimits } from './auth/Authenticator.js';
 import type { AuthFailureLimit } from './auth/AuthFailureLimiter.js';
 import { Authorizer, type ReviewCacheLimits } from './auth/Authorizer.js';
 import type { Caller } from './auth/Caller.js';
 import { reviewSession } from './auth/sessions.js';
 import { browserGuards, isEventStream, type Refusal } from './browserGuards.js';
-import { defaultSubscriptionLimits, type SubscriptionLimits } from './context.js';
 import type { KubeClient } from './kube/KubeClient.js';
 import type { ResourceCache } from './kube/ResourceCache.js';
 import type { ReadMode } from './loaders.js';
 import type { GatewayMetrics } from './metrics.js';
 import { schema } from './schema/index.js';
+import { PushOutlet } from './subscriptions/FanOut.js';
+import { defaultSubscriptionLimits, type SubscriptionLimits } from './subscriptions/limits.js';
+import { webSocketSink } from './subscriptions/sinks.js';
 import { authenticate, createGateway, defaultHttpPolicy, type HttpPolicy } from './yoga.js';
 
 export interface AppOptions {
@@ -226,6 +229,16 @@ export function createApp(options: AppOptions): App {
     }
   };
   let sweeper: NodeJS.Timeout | undefined;
+  /** One outlet per socket: its subscriptions' events of a tick go out in one write. */
+  const outlets = new WeakMap<WebSocket, PushOutlet>();
+  const socketOutlet = (socket: WebSocket, tcp: Socket) => {
+    let outlet = outlets.get(socket);
+    if (!outlet) {
+      outlet = new PushOutlet(webSocketSink(socket, tcp));
+      outlets.set(socket, outlet);
+    }
+    return outlet;
+  };
   wss.on('connection', (socket, req) => {
     const client = req.socket.remoteAddress ?? '';
     const over =
@@ -295,6 +308,8 @@ export function createApp(options: AppOptions): App {
           caller: ctx.extra.caller,
           // A subscription whose access is revoked closes its socket with 4403 (docs/security.md).
           closeConnection: (code: number, reason: string) => ctx.extra.socket.close(code, reason),
+          // The fan-out writes a subscription's events to the socket itself, framed with this id.
+          outlet: { to: socketOutlet(ctx.extra.socket, ctx.extra.request.socket), id },
           params: payload,
         });
         const document = parse(payload.query);

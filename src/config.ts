@@ -170,6 +170,8 @@ export const settings = {
   ratePerSecond: abuseLimit('RATE_PER_SECOND', 50, 'Operations per caller: the steady rate.'),
   rateCostBurst: abuseLimit('RATE_COST_BURST', 100_000, 'Estimated cost per caller: the burst.'),
   rateCostPerSecond: abuseLimit('RATE_COST_PER_SECOND', 20_000, 'Estimated cost per caller: the steady rate.'),
+  rateSubscribeBurst: abuseLimit('RATE_SUBSCRIBE_BURST', 2_000, 'Subscription starts per caller: the burst.'),
+  rateSubscribePerSecond: abuseLimit('RATE_SUBSCRIBE_PER_SECOND', 600, 'Subscription starts per caller: the steady rate.'),
   wsMaxMessageBytes: abuseLimit('WS_MAX_MESSAGE_BYTES', 64 * 1024, 'Largest WebSocket message a client may send (close 1009).'),
   wsMaxConnections: abuseLimit('WS_MAX_CONNECTIONS', 10_000, 'WebSocket connections and streaming HTTP responses per process.'),
   wsMaxConnectionsPerClient: abuseLimit('WS_MAX_CONNECTIONS_PER_CLIENT', 1000, 'The same, per client address.'),

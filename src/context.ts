@@ -6,28 +6,8 @@ import type { KubeClient } from './kube/KubeClient.js';
 import type { ResourceCache } from './kube/ResourceCache.js';
 import type { ObjectLoaders } from './loaders.js';
 import type { YamlLimits } from './resources/readYaml.js';
-
-/** Per subscriber (docs/subscriptions.md). */
-export interface SubscriptionLimits {
-  /** Pending events past which a subscriber's events are coalesced per object. */
-  softLimit: number;
-  /** Pending objects past which the subscription ends with SLOW_CONSUMER. */
-  hardLimit: number;
-  /**
-   * How often a live subscription's right to watch is checked again (revoked access ends it), and how often a
-   * WebSocket or SSE session's token is reviewed again (a token that no longer reviews ends the session).
-   */
-  accessRecheckMs: number;
-  /** Live subscriptions per user, over WebSocket and SSE together; past it TOO_MANY_SUBSCRIPTIONS. */
-  maxPerUser: number;
-}
-
-export const defaultSubscriptionLimits: SubscriptionLimits = {
-  softLimit: 256,
-  hardLimit: 4096,
-  accessRecheckMs: 30_000,
-  maxPerUser: 1_000,
-};
+import type { FanOut, PushOutlet } from './subscriptions/FanOut.js';
+import type { SubscriptionLimits } from './subscriptions/limits.js';
 
 /** What every resolver gets: who asked, and how to reach Kubernetes on their behalf. */
 export interface Context {
@@ -44,6 +24,10 @@ export interface Context {
   subscriptions: SubscriptionLimits;
   /** Bounds on YAML inputs (the migrate and import mutations). */
   yaml: YamlLimits;
+  /** Subscriptions: groups subscribers and sends each event's bytes to every member. */
+  fanOut: FanOut;
+  /** Over WebSocket or a graphql-sse stream: where this operation's results are written, and its id there. */
+  outlet?: { to: PushOutlet; id: string };
   /** Over WebSocket: closes the connection (e.g. 4403 when access is revoked). */
   closeConnection?: (code: number, reason: string) => void;
   /** Writes go through this client, with the caller's credentials. */

@@ -77,6 +77,8 @@ function serverOptions(config: Config): ServerOptions {
         perSecond: limits.ratePerSecond,
         costBurst: limits.rateCostBurst,
         costPerSecond: limits.rateCostPerSecond,
+        subscribeBurst: limits.rateSubscribeBurst,
+        subscribePerSecond: limits.rateSubscribePerSecond,
       },
       yaml: {
         maxBytes: limits.yamlMaxBytes,

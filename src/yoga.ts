@@ -8,7 +8,7 @@ import { AccessReviewBudget } from './auth/AccessReviewBudget.js';
 import { type Authenticator, bearerToken, TooManyFailedTokens } from './auth/Authenticator.js';
 import type { Authorizer } from './auth/Authorizer.js';
 import { type Caller, localCaller } from './auth/Caller.js';
-import { type Context, defaultSubscriptionLimits, type SubscriptionLimits } from './context.js';
+import type { Context } from './context.js';
 import type { KubeClient } from './kube/KubeClient.js';
 import type { ResourceCache } from './kube/ResourceCache.js';
 import { ObjectLoaders, type ReadMode } from './loaders.js';
@@ -19,9 +19,12 @@ import { useMetrics } from './plugins/useMetrics.js';
 import { type QueryLimits, useQueryLimits } from './plugins/useQueryLimits.js';
 import { type RateLimit, useRateLimit } from './plugins/useRateLimit.js';
 import { useSessionReview } from './plugins/useSessionReview.js';
+import { useSubscriptionFanOut } from './plugins/useSubscriptionFanOut.js';
 import { useSubscriptionLimits } from './plugins/useSubscriptionLimits.js';
 import { useTracing } from './plugins/useTracing.js';
 import { defaultYamlLimits, type YamlLimits } from './resources/readYaml.js';
+import { FanOut, type PushOutlet } from './subscriptions/FanOut.js';
+import { defaultSubscriptionLimits, type SubscriptionLimits } from './subscriptions/limits.js';
 
 export interface GatewayDeps {
   schema: GraphQLSchema;
@@ -76,6 +79,8 @@ export interface ServerContext {
   /** Set by the WebSocket server once `connection_init` was authenticated. */
   caller?: Caller;
   closeConnection?: (code: number, reason: string) => void;
+  /** Set by the WebSocket server (and a graphql-sse stream): where a subscription's results go. */
+  outlet?: { to: PushOutlet; id: string };
 }
 
 const requestIdPattern = /^[\w.:-]{1,128}$/;
@@ -131,6 +136,44 @@ export function createGateway(deps: GatewayDeps): YogaServerInstance<ServerConte
     const token = bearerToken(header);
     return token ? deps.authenticator.known(token)?.username : undefined;
   });
+  /** What an operation, or one execution of a subscription group's selection, runs with as `caller`. */
+  const contextFor = (caller: Caller, requestId: string = randomUUID()): Context => {
+    const accessReviews = new AccessReviewBudget(deps.maxAccessReviews ?? defaultMaxAccessReviews);
+    const kube = !caller.token
+      ? deps.kube
+      : deps.writeAs === 'impersonate'
+        ? deps.kube.impersonating(caller)
+        : deps.kube.forCaller(caller.token);
+    return {
+      requestId,
+      logger: deps.logger.child({ requestId, user: caller.username }),
+      caller,
+      authorizer: deps.authorizer,
+      accessReviews,
+      cache: deps.cache,
+      loaders: new ObjectLoaders({
+        cache: deps.cache,
+        kube,
+        caller,
+        authorizer: deps.authorizer,
+        accessReviews,
+        mode: deps.readMode,
+      }),
+      kube,
+      subscriptions,
+      yaml,
+      fanOut,
+    };
+  };
+  const fanOut = new FanOut({
+    schema: deps.schema,
+    cache: deps.cache,
+    authorizer: deps.authorizer,
+    logger: deps.logger,
+    limits: subscriptions,
+    contextFor: (caller) => contextFor(caller, 'subscription-event'),
+    onDelivered: (kind, count) => deps.metrics.eventsDelivered.inc({ kind }, count),
+  });
   return createYoga<ServerContext, Context>({
     schema: deps.schema,
     graphqlEndpoint: '/graphql',
@@ -151,6 +194,8 @@ export function createGateway(deps: GatewayDeps): YogaServerInstance<ServerConte
       useExecutionBudget(http.budget),
       ...(deps.authenticator ? [useSessionReview({ authenticator: deps.authenticator, logger: deps.logger })] : []),
       useSubscriptionLimits(subscriptions.maxPerUser),
+      // Last: the subscription's source stream is its result stream (the group executes, not graphql-js per member).
+      useSubscriptionFanOut(),
       // A closed HTTP stream (SSE) returns its subscription's iterator, so its SubscriberQueue is released.
       useExecutionCancellation(),
       useIntrospectionSwitch(http.introspection),
@@ -173,36 +218,15 @@ export function createGateway(deps: GatewayDeps): YogaServerInstance<ServerConte
         );
       },
     },
-    context: async ({ request, req, caller: wsCaller, closeConnection }): Promise<Context> => {
+    context: async ({ request, req, caller: wsCaller, closeConnection, outlet }): Promise<Context> => {
       const header = request?.headers.get('x-request-id');
       const requestId = header && requestIdPattern.test(header) ? header : randomUUID();
       const caller =
         wsCaller ?? (await authenticate(deps, request?.headers.get('authorization'), req?.socket.remoteAddress ?? ''));
-      const accessReviews = new AccessReviewBudget(deps.maxAccessReviews ?? defaultMaxAccessReviews);
-      const kube = !caller.token
-        ? deps.kube
-        : deps.writeAs === 'impersonate'
-          ? deps.kube.impersonating(caller)
-          : deps.kube.forCaller(caller.token);
       return {
-        requestId,
-        logger: deps.logger.child({ requestId, user: caller.username }),
-        caller,
-        authorizer: deps.authorizer,
-        accessReviews,
-        cache: deps.cache,
-        loaders: new ObjectLoaders({
-          cache: deps.cache,
-          kube,
-          caller,
-          authorizer: deps.authorizer,
-          accessReviews,
-          mode: deps.readMode,
-        }),
-        kube,
-        subscriptions,
-        yaml,
+        ...contextFor(caller, requestId),
         ...(closeConnection ? { closeConnection } : {}),
+        ...(outlet ? { outlet } : {}),
       };
     },
   });

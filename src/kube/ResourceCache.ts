@@ -88,15 +88,25 @@ export class KindCache {
     return this.reflectors.some((r) => r.namespace === undefined || r.namespace === namespace);
   }
 
+  /** Every event of the kind, in stream order, until the returned function is called. */
   subscribe(listener: (event: ReflectorEvent) => void): () => void {
     const offs = this.reflectors.map((r) => r.subscribe(listener));
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      for (const off of offs) off();
+    };
+  }
+
+  /** Counts one live subscription (however the events reach it) until the returned function is called. */
+  countSubscriber(): () => void {
     this.subscribers++;
     let done = false;
     return () => {
       if (done) return;
       done = true;
       this.subscribers--;
-      for (const off of offs) off();
     };
   }
 

@@ -12,6 +12,10 @@ export interface RateLimit {
   costBurst: number;
   /** Estimated cost per second a caller may sustain: what bounds one tenant's share of the process. */
   costPerSecond: number;
+  /** Subscriptions a caller may start at once (they count here, not as operations). */
+  subscribeBurst: number;
+  /** Subscriptions per second a caller may start, sustained. */
+  subscribePerSecond: number;
 }
 
 /**
@@ -19,7 +23,17 @@ export interface RateLimit {
  * with a burst of five such operations. One tenant looping the most expensive operation the limits admit then
  * holds the process a small fraction of the time (the hostile benchmark, docs/benchmarks.md).
  */
-export const defaultRateLimit: RateLimit = { burst: 200, perSecond: 50, costBurst: 100_000, costPerSecond: 20_000 };
+export const defaultRateLimit: RateLimit = {
+  burst: 200,
+  perSecond: 50,
+  costBurst: 100_000,
+  costPerSecond: 20_000,
+  // A start joins a group (one access review, mostly cached; no execution): about 0.1 ms of the event loop, so a
+  // caller starting and ending subscriptions at this rate holds a small share of it; the live ones are capped per
+  // user (MAX_SUBSCRIPTIONS_PER_USER) and per socket. 10,000 start in about 15 s.
+  subscribeBurst: 2_000,
+  subscribePerSecond: 600,
+};
 
 /** A token bucket: `capacity` tokens, refilled at `perSecond`. */
 class Bucket {
@@ -44,29 +58,36 @@ class Bucket {
     }
     return Math.max(1, Math.ceil((need - this.tokens) / this.perSecond));
   }
+
+  /** Gives back `n` tokens taken for what turned out to be charged elsewhere. */
+  refund(n: number): void {
+    this.tokens = Math.min(this.capacity, this.tokens + n);
+  }
 }
 
 /**
- * Two token buckets per caller (by Kubernetes user name), one counting operations and one their estimated cost:
- * past either, the operation gets RATE_LIMITED (HTTP 429) with `Retry-After`. Two plugins: `operations` before
- * useQueryLimits and `cost` after it, as the cost is known once useQueryLimits has reckoned it.
+ * Three token buckets per caller (by Kubernetes user name), counting operations, their estimated cost, and
+ * subscription starts: past one, the operation gets RATE_LIMITED (HTTP 429) with `Retry-After`. Two plugins:
+ * `operations` before useQueryLimits and `cost` after it, as the cost is known once useQueryLimits has reckoned it.
  *
  * `identify` names the caller of an HTTP request from what is already known (a cached token review; the local
- * caller in anonymous mode), or undefined. A known caller's request spends its operation at once, malformed or
+ * caller in anonymous mode), or undefined. A known caller's request spends an operation at once, malformed or
  * not, and past the rate it is refused before it is parsed, validated or given a context: a flood costs the
- * process as little as it can. Other requests (an unknown token, a WebSocket's operations) spend theirs when they
- * execute.
+ * process as little as it can. When it turns out to start a subscription, the operation is given back and a
+ * start is spent instead. Other requests (an unknown token, a WebSocket's operations) spend theirs when they
+ * execute or subscribe.
  */
 export function useRateLimit(
   limit: Partial<RateLimit> = {},
   identify: (request: Request) => string | undefined = () => undefined,
 ): { operations: Plugin<Context>; cost: Plugin<Context> } {
   const l = { ...defaultRateLimit, ...limit };
-  const callers = new Map<string, { operations: Bucket; cost: Bucket }>();
+  const callers = new Map<string, { operations: Bucket; cost: Bucket; subscriptions: Bucket }>();
   const bucketsOf = (user: string) => {
     const buckets = callers.get(user) ?? {
       operations: new Bucket(l.burst, l.perSecond),
       cost: new Bucket(l.costBurst, l.costPerSecond),
+      subscriptions: new Bucket(l.subscribeBurst, l.subscribePerSecond),
     };
     callers.delete(user); // re-insert: the Map stays in least-recently-used order
     callers.set(user, buckets);
@@ -82,27 +103,40 @@ export function useRateLimit(
         ...(http ? { http: { status: 429, headers: { 'Retry-After': String(retryAfter) } } } : {}),
       },
     });
-  /** HTTP requests whose operation was spent when they arrived. */
-  const spent = new WeakSet<Request>();
-  /** A plugin that takes from one bucket: `true`, or the seconds to wait. */
-  const charging = (take: (ctx: Context) => true | number): Plugin<Context> => ({
+  /** A plugin that takes from one bucket: `true`, or the seconds to wait (`subscribe`: for a subscription's start). */
+  const charging = (
+    take: (ctx: Context) => true | number,
+    subscribe: (ctx: Context) => true | number = take,
+  ): Plugin<Context> => ({
     onExecute({ args }) {
       const taken = take(args.contextValue);
       if (taken !== true) throw limited(taken, true);
     },
     onSubscribe({ args, setResultAndStopExecution }) {
       // An error for this subscription alone: thrown here, graphql-ws would close the whole socket.
-      const taken = take(args.contextValue);
+      const taken = subscribe(args.contextValue);
       if (taken !== true) setResultAndStopExecution({ errors: [limited(taken, false)] });
     },
   });
+  /** HTTP requests whose operation was spent when they arrived. */
+  const spent = new WeakSet<Request>();
   /** yoga's context carries the HTTP request it serves (none for a WebSocket's operations). */
   const requestOf = (ctx: Context) => (ctx as Context & { request?: Request }).request;
-  const operations = charging((ctx) => {
-    const request = requestOf(ctx);
-    if (request && spent.has(request)) return true;
-    return bucketsOf(ctx.caller.username).operations.take(1, Date.now());
-  });
+  const operations = charging(
+    (ctx) => {
+      const request = requestOf(ctx);
+      if (request && spent.has(request)) return true;
+      return bucketsOf(ctx.caller.username).operations.take(1, Date.now());
+    },
+    // A subscription's start is rationed by its own bucket: it is cheap (src/subscriptions/FanOut.ts), and many
+    // at once are ordinary (a dashboard, a router), where as many queries at once are not.
+    (ctx) => {
+      const buckets = bucketsOf(ctx.caller.username);
+      const request = requestOf(ctx);
+      if (request && spent.delete(request)) buckets.operations.refund(1);
+      return buckets.subscriptions.take(1, Date.now());
+    },
+  );
   operations.onRequest = ({ request, endResponse, fetchAPI }) => {
     const user = identify(request);
     if (user === undefined) return;

@@ -1,12 +1,11 @@
-import { GraphQLError } from 'graphql';
+import { GraphQLError, type GraphQLResolveInfo } from 'graphql';
 import { forbidden } from '../auth/guards.js';
 import type { Context } from '../context.js';
 import { type KindName, type KubeObject, kinds } from '../kube/kinds.js';
-import type { ReflectorEvent } from '../kube/Reflector.js';
 import { str } from '../kube/read.js';
-import { compareVersions, cursorOf, parseSince } from '../kube/StreamPosition.js';
 import { bindingPipelineName } from '../resources/bindings.js';
-import { type StreamEvent, SubscriberQueue } from '../subscriptions/SubscriberQueue.js';
+import type { Member } from '../subscriptions/FanOut.js';
+import type { StreamEvent } from '../subscriptions/SubscriberQueue.js';
 import { builder } from './builder.js';
 import { PipelineRef, PipelineResourceRef, PipelineRunRef, ResourceBindingRef } from './refs.js';
 
@@ -59,73 +58,40 @@ interface StreamOptions {
   kind: KindName;
   namespace: string | null | undefined;
   since: string | null | undefined;
+  includeUnchanged: boolean | null | undefined;
   matches: (obj: KubeObject) => boolean;
 }
 
 /**
  * A subscriber's stream of one kind, from the shared reflectors (one watch per
- * kind, however many subscribers): the events it missed since `since` (or
- * RESYNC and the current state), then live events, in resourceVersion order.
+ * kind, however many subscribers), grouped with the subscribers who would
+ * receive the same payloads (src/subscriptions/FanOut.ts): the events it
+ * missed since `since` (or RESYNC and the current state), then live events,
+ * in resourceVersion order.
  */
-async function stream(ctx: Context, options: StreamOptions): Promise<SubscriberQueue> {
+async function stream(ctx: Context, info: GraphQLResolveInfo, options: StreamOptions): Promise<AsyncIterable<StreamEvent>> {
   const spec = kinds[options.kind];
   const namespace = options.namespace ?? undefined;
-  const mayWatch = () => ctx.authorizer.allowed(ctx.caller, 'watch', spec, namespace);
   // Namespace-scoped users name their namespace; events from others are never sent.
-  if (!(await mayWatch())) throw forbidden('watch', spec, namespace);
+  if (!(await ctx.authorizer.allowed(ctx.caller, 'watch', spec, namespace))) throw forbidden('watch', spec, namespace);
   if (!ctx.cache.has(options.kind)) {
     throw new GraphQLError(`${options.kind} is not cached by this gateway (see --cache-kinds), so it cannot be streamed.`, {
       extensions: { code: 'UNAVAILABLE' },
     });
   }
-  const cache = ctx.cache.reflector(options.kind);
-  const matches = (obj: KubeObject) => (!namespace || obj.metadata.namespace === namespace) && options.matches(obj);
-
-  const cleanup: (() => void)[] = [];
-  const queue = new SubscriberQueue(() => {
-    for (const fn of cleanup) fn();
-  }, ctx.subscriptions);
-  // Everything below up to `subscribe` runs in one tick: no live event can slip between replay and stream.
-  const since = options.since ? parseSince(options.since) : undefined;
-  if (options.since) {
-    const missed = cache.log.since(options.since);
-    if (missed) {
-      for (const e of missed) if (matches(e.object)) queue.preload(e);
-    } else {
-      cache.resyncs++;
-      const now = cache.resourceVersion ?? '';
-      const snapshot: StreamEvent[] = [{ type: 'RESYNC', object: null, resourceVersion: now, cursor: null }];
-      for (const obj of cache.list(namespace)) {
-        if (matches(obj))
-          snapshot.push({ type: 'ADDED', object: obj, resourceVersion: obj.metadata.resourceVersion ?? now, cursor: null });
-      }
-      // Only once the whole snapshot is in is the view complete at `now`.
-      (snapshot[snapshot.length - 1] as StreamEvent).cursor = now ? cursorOf({ version: now }) : null;
-      for (const e of snapshot) queue.preload(e);
-    }
-  }
-  // A subscriber resuming from another replica may be ahead of this one: nothing twice. (A relist
-  // cursor was found in this replica's log, or answered with RESYNC: nothing to skip then.)
-  const after = since && since.kind !== 'relist' ? since.version : undefined;
-  cleanup.push(
-    cache.subscribe((event: ReflectorEvent) => {
-      if (!matches(event.object) || (after && (compareVersions(event.position.version, after) ?? 1) <= 0)) return;
-      queue.push(event);
-    }),
-  );
-  const recheck = setInterval(() => {
-    mayWatch().then(
-      (ok) => {
-        if (ok) return;
-        queue.fail(forbidden('watch', spec, namespace));
-        ctx.closeConnection?.(4403, 'Forbidden');
-      },
-      () => {},
-    );
-  }, ctx.subscriptions.accessRecheckMs);
-  recheck.unref();
-  cleanup.push(() => clearInterval(recheck));
-  return queue;
+  const member: Member = ctx.fanOut.join({
+    kind: options.kind,
+    namespace,
+    since: options.since ?? undefined,
+    matches: (obj) => (!namespace || obj.metadata.namespace === namespace) && options.matches(obj),
+    everyEvent: options.includeUnchanged === true,
+    caller: ctx.caller,
+    info,
+    ...(ctx.outlet ? { outlet: ctx.outlet } : {}),
+    ...(ctx.closeConnection ? { closeConnection: ctx.closeConnection } : {}),
+  });
+  // Its items are results, executed once per group: useSubscriptionFanOut makes this source stream the result stream.
+  return member as unknown as AsyncIterable<StreamEvent>;
 }
 
 const ResourceEventRef = eventType('ResourceEvent', 'PipelineResource', PipelineResourceRef);
@@ -139,6 +105,12 @@ const namespaceArg = {
   description: 'Only this namespace; all namespaces needs the right to watch them all.',
 } as const;
 const byName = (name: string | null | undefined) => (o: KubeObject) => !name || o.metadata.name === name;
+const includeUnchangedArg = {
+  required: false,
+  defaultValue: false,
+  description:
+    'Also send a MODIFIED event whose result (this selection, for that object) is the same as the one sent for the object before, e.g. a status-only change when the selection reads only the spec. By default it is left out.',
+} as const;
 
 builder.subscriptionFields((t) => ({
   pipelineResourceEvents: t.field({
@@ -149,12 +121,14 @@ builder.subscriptionFields((t) => ({
       name: t.arg.string(nameArg),
       type: t.arg.string({ required: false, description: 'Only resources of this type.' }),
       since: t.arg.string(sinceArg),
+      includeUnchanged: t.arg.boolean(includeUnchangedArg),
     },
-    subscribe: (_root, args, ctx) =>
-      stream(ctx, {
+    subscribe: (_root, args, ctx, info) =>
+      stream(ctx, info, {
         kind: 'PipelineResource',
         namespace: args.namespace,
         since: args.since,
+        includeUnchanged: args.includeUnchanged,
         matches: (o) => byName(args.name)(o) && (!args.type || str(o, 'spec', 'type') === args.type),
       }),
     resolve: (event) => event,
@@ -167,12 +141,14 @@ builder.subscriptionFields((t) => ({
       name: t.arg.string(nameArg),
       pipeline: t.arg.string({ required: false, description: 'Only the bindings of this pipeline.' }),
       since: t.arg.string(sinceArg),
+      includeUnchanged: t.arg.boolean(includeUnchangedArg),
     },
-    subscribe: (_root, args, ctx) =>
-      stream(ctx, {
+    subscribe: (_root, args, ctx, info) =>
+      stream(ctx, info, {
         kind: 'ResourceBinding',
         namespace: args.namespace,
         since: args.since,
+        includeUnchanged: args.includeUnchanged,
         matches: (o) => byName(args.name)(o) && (!args.pipeline || bindingPipelineName(o) === args.pipeline),
       }),
     resolve: (event) => event,
@@ -180,9 +156,20 @@ builder.subscriptionFields((t) => ({
   pipelineEvents: t.field({
     type: PipelineEventRef,
     description: 'Changes to Tekton Pipelines, optionally filtered.',
-    args: { namespace: t.arg.string(namespaceArg), name: t.arg.string(nameArg), since: t.arg.string(sinceArg) },
-    subscribe: (_root, args, ctx) =>
-      stream(ctx, { kind: 'Pipeline', namespace: args.namespace, since: args.since, matches: byName(args.name) }),
+    args: {
+      namespace: t.arg.string(namespaceArg),
+      name: t.arg.string(nameArg),
+      since: t.arg.string(sinceArg),
+      includeUnchanged: t.arg.boolean(includeUnchangedArg),
+    },
+    subscribe: (_root, args, ctx, info) =>
+      stream(ctx, info, {
+        kind: 'Pipeline',
+        namespace: args.namespace,
+        since: args.since,
+        includeUnchanged: args.includeUnchanged,
+        matches: byName(args.name),
+      }),
     resolve: (event) => event,
   }),
   pipelineRunEvents: t.field({
@@ -193,12 +180,14 @@ builder.subscriptionFields((t) => ({
       name: t.arg.string(nameArg),
       pipeline: t.arg.string({ required: false, description: 'Only the runs of this pipeline.' }),
       since: t.arg.string(sinceArg),
+      includeUnchanged: t.arg.boolean(includeUnchangedArg),
     },
-    subscribe: (_root, args, ctx) =>
-      stream(ctx, {
+    subscribe: (_root, args, ctx, info) =>
+      stream(ctx, info, {
         kind: 'PipelineRun',
         namespace: args.namespace,
         since: args.since,
+        includeUnchanged: args.includeUnchanged,
         matches: (o) => byName(args.name)(o) && (!args.pipeline || str(o, 'spec', 'pipelineRef', 'name') === args.pipeline),
       }),
     resolve: (event) => event,

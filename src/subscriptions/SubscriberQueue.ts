@@ -1,4 +1,3 @@
-import { GraphQLError } from 'graphql';
 import { type KubeObject, objectKey } from '../kube/kinds.js';
 import type { ChangeType } from '../kube/Reflector.js';
 
@@ -11,6 +10,20 @@ export interface StreamEvent {
   cursor: string | null;
 }
 
+/**
+ * One event as one group renders it: the event, and the payload's JSON once
+ * it has been executed (`{"data":…}`). A live event's delivery is made once
+ * per group and shared by every member's queue; only its bytes are framed per
+ * member.
+ */
+export interface Delivery {
+  readonly event: StreamEvent;
+  /** undefined while the group's execution is still running. */
+  json: string | undefined;
+  /** `json` as UTF-8, made once for every member that is sent it. */
+  bytes?: Buffer;
+}
+
 export interface SubscriberQueueOptions {
   /** Past this many pending events, pending events of the same object are coalesced (latest state wins). */
   softLimit?: number;
@@ -19,113 +32,89 @@ export interface SubscriberQueueOptions {
 }
 
 /**
- * A bounded buffer between a reflector and one subscriber. The transport pulls
- * from it only as fast as its client reads (graphql-ws awaits each socket write;
- * SSE streams pull), so a stalled client's events wait here. A subscriber that
- * keeps up sees every event in order; one that falls behind sees each object's
- * latest state; one that falls too far behind is ended, so memory stays bounded.
+ * A bounded buffer between a group's rendered events and one subscriber's
+ * transport, which takes from it only as fast as its client reads (a socket
+ * that needs draining is not written to). A subscriber that keeps up sees
+ * every event in order; one that falls behind sees each object's latest
+ * state; one that falls too far behind gets `overflow` from `push`, and is
+ * ended by its owner, so memory stays bounded.
  */
-export class SubscriberQueue implements AsyncIterableIterator<StreamEvent> {
-  private readonly pending: StreamEvent[] = [];
+export class SubscriberQueue {
+  private pending: Delivery[] = [];
+  private head = 0;
   private readonly softLimit: number;
   private readonly hardLimit: number;
-  private waiting: { resolve: (result: IteratorResult<StreamEvent>) => void; reject: (err: Error) => void } | undefined;
-  private failed: Error | undefined;
-  private done = false;
-  private readonly onClose: () => void;
 
-  constructor(onClose: () => void, options: SubscriberQueueOptions = {}) {
-    this.onClose = onClose;
+  /**
+   * `retype` renders an event again with another type: a coalesced `MODIFIED`
+   * of an object the subscriber has not yet seen stays `ADDED`.
+   */
+  constructor(
+    options: SubscriberQueueOptions,
+    private readonly retype: (event: StreamEvent) => Delivery,
+  ) {
     this.softLimit = options.softLimit ?? 256;
     this.hardLimit = options.hardLimit ?? 4096;
   }
 
-  push(event: StreamEvent): void {
-    if (this.done) return;
-    if (this.waiting) {
-      const { resolve } = this.waiting;
-      this.waiting = undefined;
-      resolve({ value: event, done: false });
-      return;
-    }
-    if (this.pending.length >= this.softLimit) {
-      const key = event.object ? objectKey(event.object) : undefined;
-      const i = key === undefined ? -1 : this.pending.findIndex((e) => e.object !== null && objectKey(e.object) === key);
-      if (i >= 0) {
-        const [previous] = this.pending.splice(i, 1) as [StreamEvent];
-        // An object the subscriber has not yet seen added stays ADDED. The newer state goes
-        // where it belongs, at the end: cursors reach the subscriber in order, so one it
-        // resumes from never skips an event it did not get.
-        const type = previous.type === 'ADDED' && event.type === 'MODIFIED' ? 'ADDED' : event.type;
-        this.pending.push({ ...event, type });
-        return;
+  /** Queues a live delivery; `overflow` when the subscriber is past the hard limit (nothing was queued). */
+  push(delivery: Delivery): 'queued' | 'overflow' {
+    const length = this.length;
+    if (length >= this.softLimit) {
+      const object = delivery.event.object;
+      const key = object ? objectKey(object) : undefined;
+      if (key !== undefined) {
+        for (let i = this.head; i < this.pending.length; i++) {
+          const previous = this.pending[i] as Delivery;
+          if (previous.event.object === null || objectKey(previous.event.object) !== key) continue;
+          this.pending.splice(i, 1);
+          // An object the subscriber has not yet seen added stays ADDED. The newer state goes
+          // where it belongs, at the end: cursors reach the subscriber in order, so one it
+          // resumes from never skips an event it did not get.
+          const stillAdded = previous.event.type === 'ADDED' && delivery.event.type === 'MODIFIED';
+          this.pending.push(stillAdded ? this.retype({ ...delivery.event, type: 'ADDED' }) : delivery);
+          return 'queued';
+        }
       }
-      if (this.pending.length >= this.hardLimit) {
-        this.fail(
-          new GraphQLError('Subscriber too slow: events were arriving faster than it read them. Resubscribe with `since`.', {
-            extensions: { code: 'SLOW_CONSUMER' },
-          }),
-        );
-        return;
-      }
+      if (length >= this.hardLimit) return 'overflow';
     }
-    this.pending.push(event);
+    this.pending.push(delivery);
+    return 'queued';
   }
 
   /**
    * Queues what a subscriber must see before live events (a replay, or the
    * state after RESYNC) past the limits: it is bounded by the cache itself.
    */
-  preload(event: StreamEvent): void {
-    if (!this.done) this.pending.push(event);
+  preload(delivery: Delivery): void {
+    this.pending.push(delivery);
   }
 
-  /** Ends the stream with an error, after dropping what is pending. */
-  fail(err: Error): void {
-    if (this.done) return;
-    this.pending.length = 0;
-    if (this.waiting) {
-      const { reject } = this.waiting;
-      this.waiting = undefined;
-      reject(err);
-    } else {
-      this.failed = err;
+  /** Whether the next delivery has its bytes. */
+  get ready(): boolean {
+    return this.head < this.pending.length && (this.pending[this.head] as Delivery).json !== undefined;
+  }
+
+  /** Removes and answers the next delivery, if its bytes are ready. */
+  take(): Delivery | undefined {
+    if (!this.ready) return undefined;
+    const d = this.pending[this.head++] as Delivery;
+    if (this.head === this.pending.length) {
+      this.pending = [];
+      this.head = 0;
+    } else if (this.head >= 1024 && this.head * 2 >= this.pending.length) {
+      this.pending = this.pending.slice(this.head);
+      this.head = 0;
     }
-    this.close();
+    return d;
   }
 
-  private close(): void {
-    if (this.done) return;
-    this.done = true;
-    this.onClose();
-    if (this.waiting) {
-      const { resolve } = this.waiting;
-      this.waiting = undefined;
-      resolve({ value: undefined, done: true });
-    }
+  get length(): number {
+    return this.pending.length - this.head;
   }
 
-  async next(): Promise<IteratorResult<StreamEvent>> {
-    const event = this.pending.shift();
-    if (event) return { value: event, done: false };
-    if (this.failed) {
-      const err = this.failed;
-      this.failed = undefined;
-      throw err;
-    }
-    if (this.done) return { value: undefined, done: true };
-    return new Promise((resolve, reject) => {
-      this.waiting = { resolve, reject };
-    });
-  }
-
-  async return(): Promise<IteratorResult<StreamEvent>> {
-    this.pending.length = 0;
-    this.close();
-    return { value: undefined, done: true };
-  }
-
-  [Symbol.asyncIterator](): this {
-    return this;
+  clear(): void {
+    this.pending = [];
+    this.head = 0;
   }
 }

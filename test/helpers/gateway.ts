@@ -3,12 +3,12 @@ import { type Client, createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import type { App, AppOptions } from '../../src/app.js';
 import { type Config, parseConfig } from '../../src/config.js';
-import type { SubscriptionLimits } from '../../src/context.js';
 import { buildGateway } from '../../src/gateway.js';
 import type { KindName } from '../../src/kube/kinds.js';
 import type { ResourceCache, ResourceCacheOptions } from '../../src/kube/ResourceCache.js';
 import type { ReadMode } from '../../src/loaders.js';
 import type { EventLogLimits } from '../../src/subscriptions/EventLog.js';
+import type { SubscriptionLimits } from '../../src/subscriptions/limits.js';
 import { kubeconfigPath, testLogger } from './cluster.js';
 import { assertNoSecret } from './secrets.js';
 

@@ -78,8 +78,12 @@ describe('WebSocket limits', () => {
     await Promise.all(held.map((h) => h.closed));
   });
 
-  it('refuses a rate-limited subscription alone, keeping the socket and its other subscriptions', async () => {
-    const limited = await startGateway({ kinds: ['PipelineResource'], http: { rate: { burst: 2, perSecond: 0.001 } } });
+  it('refuses a subscription past the start rate alone, keeping the socket, its other subscriptions and the query budget', async () => {
+    // Subscription starts have a budget of their own (two here); queries keep theirs (two, untouched by them).
+    const limited = await startGateway({
+      kinds: ['PipelineResource'],
+      http: { rate: { burst: 2, perSecond: 0.001, subscribeBurst: 2, subscribePerSecond: 0.001 } },
+    });
     const { cache } = limited;
     try {
       const socket = new WebSocket(limited.url.replace('http', 'ws'), 'graphql-transport-ws');
@@ -106,6 +110,18 @@ describe('WebSocket limits', () => {
       expect(JSON.stringify(third)).toContain('RATE_LIMITED');
       await eventually(() => (cache.reflector('PipelineResource').listenerCount === 2 ? true : undefined));
       expect(closed).toBe(false);
+      // The subscriptions spent none of the operation budget: two queries answer, the third is refused.
+      const query = () =>
+        fetch(limited.url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ query: '{ __typename }' }),
+        });
+      expect((await query()).status).toBe(200);
+      expect((await query()).status).toBe(200);
+      const refused = await query();
+      expect(refused.status).toBe(429);
+      expect((await refused.json()).errors[0].extensions.code).toBe('RATE_LIMITED');
       socket.close();
     } finally {
       await limited.stop();

@@ -79,6 +79,8 @@ it('takes every abuse limit from flags or the environment, with safe defaults', 
     ratePerSecond: 50,
     rateCostBurst: 100000,
     rateCostPerSecond: 20000,
+    rateSubscribeBurst: 2000,
+    rateSubscribePerSecond: 600,
     wsMaxMessageBytes: 65536,
     wsMaxConnections: 10000,
     wsMaxConnectionsPerClient: 1000,
@@ -100,6 +102,10 @@ it('takes every abuse limit from flags or the environment, with safe defaults', 
     yamlParseTimeoutMs: 2000,
   });
   expect(parseConfig(['--max-depth', '5'], { MAX_COST: '100' }).limits).toMatchObject({ maxDepth: 5, maxCost: 100 });
+  expect(parseConfig(['--rate-subscribe-burst', '8'], { RATE_SUBSCRIBE_PER_SECOND: '4' }).limits).toMatchObject({
+    rateSubscribeBurst: 8,
+    rateSubscribePerSecond: 4,
+  });
   expect(parseConfig(['--rate-cost-burst', '9'], { RATE_COST_PER_SECOND: '3' }).limits).toMatchObject({
     rateCostBurst: 9,
     rateCostPerSecond: 3,

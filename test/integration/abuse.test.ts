@@ -184,6 +184,41 @@ describe('rate limit before the operation is read', () => {
   );
 });
 
+describe('rate limit of subscription starts over SSE', () => {
+  it("gives an SSE subscription's operation back: its start is charged as a start, and queries keep their budget", async () => {
+    const limited = await startGateway({
+      kinds: ['PipelineResource'],
+      http: { rate: { burst: 2, perSecond: 0.001, subscribeBurst: 5, subscribePerSecond: 0.001 } },
+    });
+    const streams = new AbortController();
+    try {
+      const statuses: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        const res = await fetch(limited.url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+          body: JSON.stringify({ query: 'subscription { pipelineResourceEvents { type } }' }),
+          signal: streams.signal,
+        });
+        statuses.push(res.status);
+      }
+      const query = async () =>
+        (
+          await fetch(limited.url, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ query: '{ __typename }' }),
+          })
+        ).status;
+      statuses.push(await query(), await query(), await query());
+      expect(statuses).toEqual([200, 200, 200, 200, 200, 429]);
+    } finally {
+      streams.abort();
+      await limited.stop();
+    }
+  });
+});
+
 describe('cost rate', () => {
   it("answers 429 with RATE_LIMITED once a caller's operations spent the cost burst, and still admits one costing nothing", async () => {
     // `pipelineResources(first: 100) { edges { node { name } } }` costs 1 + 100 × 2 = 201 (test/unit/queryLimits.test.ts).

@@ -1,12 +1,13 @@
 import { ValidationError } from '../errors.js';
 import { apiVersion, type KubeObject, kinds } from '../kube/kinds.js';
+import { dns1123Subdomain, isNamespaceName } from '../kube/names.js';
 import { arr, str } from '../kube/read.js';
 import { type ResourceTypeSpec, resourceType } from './catalog.js';
 import { type PipelineResourceObject, type ResourceParam, type SecretRef, toPipelineResource } from './PipelineResourceObject.js';
 import type { YamlDocument } from './readYaml.js';
 import { catalogName, secretWorkspaceName, withArticle } from './resolve.js';
 import { slotAnnotationPrefix } from './tekton.js';
-import { dns1123Subdomain, type FieldError, validatePipelineResourceInput } from './validation.js';
+import { type FieldError, validatePipelineResourceInput } from './validation.js';
 
 /**
  * Migration of Tekton v1alpha1/v1beta1 manifests that use PipelineResources
@@ -497,7 +498,7 @@ export function migrateLegacy(docs: YamlDocument[], options: { namespace?: strin
       { path: 'namespace', message: `the documents name several namespaces (${[...namespaces].join(', ')}): give one` },
     ]);
   }
-  if (options.namespace && !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(options.namespace)) {
+  if (options.namespace && !isNamespaceName(options.namespace)) {
     throw new ValidationError([{ path: 'namespace', message: 'must be a DNS-1123 label' }]);
   }
   const m = new Migrator(options.namespace ?? [...namespaces][0]);

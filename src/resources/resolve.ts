@@ -3,7 +3,7 @@ import { apiVersion, type KubeObject, kinds } from '../kube/kinds.js';
 import { str } from '../kube/read.js';
 import { type ResourceTypeSpec, resourceType } from './catalog.js';
 import type { ResourceParam, SecretRef } from './PipelineResourceObject.js';
-import { provenanceAnnotation, provenanceEntries, type ResourceUsage, runResources, type Slot } from './tekton.js';
+import { provenanceAnnotation, provenanceRecords, type ResourceUsage, runResources, type Slot } from './tekton.js';
 import type { FieldError } from './validation.js';
 
 /**
@@ -336,9 +336,9 @@ export function buildPipelineRun(plan: PipelineRunPlan): PipelineRunManifest {
 export function runInlineResources(
   run: KubeObject,
 ): { slot: string; type: string | undefined; paramsHash: string | undefined }[] {
-  return provenanceEntries(run)
-    .items.filter((u) => (u as { inline?: unknown })?.inline === true && !str(u, 'name'))
-    .map((u) => ({ slot: str(u, 'slot') ?? '', type: str(u, 'type'), paramsHash: str(u, 'paramsHash') }));
+  return provenanceRecords(run)
+    .filter((u) => u.inline && u.name === '')
+    .map(({ slot, type, paramsHash }) => ({ slot, type, paramsHash }));
 }
 
 /** The resolved params of a stored resource now, as a run would receive them; undefined when it cannot be resolved. */

@@ -1,11 +1,12 @@
 import { z } from 'zod';
 import type { FieldError } from '../errors.js';
+import { dns1123Label, dns1123Subdomain } from '../kube/names.js';
 import { resourceType, resourceTypes } from './catalog.js';
 
 export type { FieldError };
+// runs.ts imports it from here until its planning moves to src/resources/.
+export { dns1123Subdomain };
 
-const dns1123Label = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-export const dns1123Subdomain = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const labelName = /^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$/;
 const secretKey = /^[-._a-zA-Z0-9]+$/;
 const scpLikeGitUrl = /^[\w.-]+@[\w.-]+:[^\s]+$/;

@@ -1,7 +1,7 @@
 import type { Context } from '../context.js';
 import { type KubeErrorContext, mapKubeError } from '../errors.js';
 import { KubeApiError } from '../kube/KubeApiError.js';
-import { type KindName, type KubeObject, kinds, resourcePath } from '../kube/kinds.js';
+import { type KindName, type KubeObject, kinds, resourcePath, withoutManagedFields } from '../kube/kinds.js';
 
 /** An object read fresh from Kubernetes as the caller, for a write to start from; null when it does not exist. */
 export async function readForWrite<T extends KubeObject>(
@@ -49,8 +49,7 @@ export const writeQuery = (dryRun: boolean | null | undefined) => ({
 
 /** What a PUT sends back: the object without its managedFields, which the apiserver keeps. */
 export function forUpdate<T extends KubeObject>(obj: T): T {
-  const { managedFields: _, ...metadata } = obj.metadata;
-  return { ...obj, metadata };
+  return withoutManagedFields(obj);
 }
 
 export const dryRunOptions = {

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import { apiVersion, type KubeObject, kinds } from '../kube/kinds.js';
-import { str } from '../kube/read.js';
 import { type ResourceTypeSpec, resourceType } from './catalog.js';
 import type { ResourceParam, SecretRef } from './PipelineResourceObject.js';
 import { provenanceAnnotation, provenanceRecords, type ResourceUsage, runResources, type Slot } from './tekton.js';

@@ -6,7 +6,7 @@ import { runResources, runStatus } from '../resources/tekton.js';
 import { builder } from './builder.js';
 import { orderKey } from './connections.js';
 import { assumedSize, limitSize, listBounds } from './cost.js';
-import { clampLimit, pageSize } from './pagination.js';
+import { clampLimit } from './pagination.js';
 import { NamespaceRef, objectId, PipelineRef, PipelineResourceRef, PipelineRunRef, ResourceBindingRef } from './refs.js';
 import { bindingEntries, bindingPipelineName } from './resourceBinding.js';
 

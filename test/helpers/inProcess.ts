@@ -123,7 +123,6 @@ export function inProcessGateway(url: string, overrides: Partial<GatewayDeps> = 
         headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
         body: JSON.stringify({ query, variables }),
       });
-      // biome-ignore lint/suspicious/noExplicitAny: tests read GraphQL answers with assertions, not types.
       return { status: res.status, body: (await res.json()) as { data?: any; errors?: GraphQLErrorJson[] } };
     },
   };

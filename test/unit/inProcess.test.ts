@@ -117,6 +117,17 @@ describe('the rate limiter', () => {
   });
 });
 
+describe('the cost limit, with a real context', () => {
+  it('runs an operation at the limit and refuses one past it with QUERY_TOO_COSTLY', async () => {
+    // 1 + n × (edge 1 + node 1 + params 9): 111 for 10 resources, 122 for 11.
+    const gw = inProcessGateway(api.url, { anonymous: true, http: { query: { maxCost: 111 } } });
+    const page = (n: number) => `{ pipelineResources(first: ${n}) { edges { node { name type params { name } } } } }`;
+    expect((await gw.post(page(10))).body).toEqual({ data: { pipelineResources: { edges: [] } } });
+    const over = await gw.post(page(11));
+    expect(over.body.errors?.map((e) => [e.extensions?.code, e.extensions?.cost])).toEqual([['QUERY_TOO_COSTLY', 122]]);
+  });
+});
+
 describe('error masking', () => {
   it('masks an unexpected error (an apiserver answer that is not JSON) and keeps serving', async () => {
     const gw = inProcessGateway(api.url, { anonymous: true });

@@ -2,10 +2,10 @@ import { ValidationError } from '../errors.js';
 import { apiVersion, type KubeObject, kinds } from '../kube/kinds.js';
 import { dns1123Subdomain, isNamespaceName } from '../kube/names.js';
 import { arr, str } from '../kube/read.js';
-import { type ResourceTypeSpec, resourceType } from './catalog.js';
+import { catalogName, type ResourceTypeSpec, resourceType } from './catalog.js';
 import { type PipelineResourceObject, type ResourceParam, type SecretRef, toPipelineResource } from './PipelineResourceObject.js';
 import type { YamlDocument } from './readYaml.js';
-import { catalogName, secretWorkspaceName, withArticle } from './resolve.js';
+import { secretWorkspaceName, withArticle } from './resolve.js';
 import { slotAnnotationPrefix } from './tekton.js';
 import { type FieldError, validatePipelineResourceInput } from './validation.js';
 

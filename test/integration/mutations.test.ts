@@ -80,7 +80,13 @@ describe('updatePipelineResource', () => {
         spec: { type: 'git', params: [{ name: 'URL', value: 'https://github.com/example/legacy.git' }] },
       },
     });
-    const res = await update({ namespace: ns, name: 'legacy-url', labels: [{ key: 'tier', value: 'legacy' }] });
+    const stored = await read('PipelineResource', 'legacy-url');
+    const res = await update({
+      namespace: ns,
+      name: 'legacy-url',
+      resourceVersion: stored?.metadata.resourceVersion,
+      labels: [{ key: 'tier', value: 'legacy' }],
+    });
     expect(res.data.updatePipelineResource).toMatchObject({
       __typename: 'UpdatePipelineResourceSuccess',
       resource: {

@@ -61,6 +61,17 @@ describe('TtlCache', () => {
     expect(await c.get('bad', answer('later'))).toEqual({ v: 'later' });
   });
 
+  it('keeps an answer set while a load was in flight: the older load does not overwrite it', async () => {
+    const c = cache({});
+    let release: () => void = () => {};
+    const stale = c.get('k', () => new Promise((r) => (release = () => r({ v: 'older' }))));
+    // A session's fresh review stores its answer (Authenticator.review) while a cached lookup is still loading.
+    c.set('k', { v: 'fresh' });
+    release();
+    expect(await stale).toEqual({ v: 'older' });
+    expect(await c.get('k', answer('reloaded'))).toEqual({ v: 'fresh' });
+  });
+
   it('answers a load slower than the TTL, and one whose neighbours evict everything meanwhile', async () => {
     const c = cache({ ttlMs: 10, maxEntries: 1 });
     let release: () => void = () => {};

@@ -14,6 +14,10 @@ import { type FieldError, validatePipelineResourceInput } from './validation.js'
  * (`spec.resources`, `resourceRef`, `resourceSpec`) to Tekton v1 Pipelines
  * with slots, ResourceBindings and PipelineResources (docs/bindings.md,
  * "Migrating legacy pipelines"). Pure: applying is the caller's business.
+ *
+ * Over 400 lines on purpose: it is one transformation. `Migrator` walks each
+ * pipeline and its tasks once, collecting names, slots and notes that every
+ * later step reads; split by step, that state would travel between files.
  */
 
 /** One thing the migration did, or could not do, and where. */

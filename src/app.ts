@@ -1,3 +1,5 @@
+// Over 400 lines on purpose: the HTTP server, the WebSocket server and the streaming responses share one set of
+// connection counts (per process and per client address) and one shutdown order; apart, they would pass both around.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';

@@ -45,6 +45,21 @@ export class ConflictError extends Error {
   }
 }
 
+/**
+ * Runs `attempt` (read, change, write) again when it lost a race (a ConflictError), at most `retries` more
+ * times: each try reads the object afresh, so it writes over the newest version or fails with the conflict.
+ */
+export async function retryOnConflict<T>(attempt: () => Promise<T>, retries = 3): Promise<T> {
+  for (let tries = 0; ; tries++) {
+    try {
+      return await attempt();
+    } catch (err) {
+      if (err instanceof ConflictError && tries < retries) continue;
+      throw err;
+    }
+  }
+}
+
 export class ForbiddenError extends Error {
   override readonly name = 'ForbiddenError';
 }

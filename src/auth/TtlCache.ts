@@ -40,14 +40,19 @@ export class TtlCache<V extends object | boolean> {
     if (hit !== undefined) return Promise.resolve(hit);
     const pending = this.loading.get(key);
     if (pending) return pending;
-    const loaded = load().then(
+    // Only the load still registered for `key` settles it: a `set` meanwhile stored a newer answer, which an
+    // older load's value (or failure) must not replace.
+    const current = () => this.loading.get(key) === loaded;
+    const loaded: Promise<V> = load().then(
       (value) => {
-        this.loading.delete(key);
-        this.lru.set(key, value);
+        if (current()) {
+          this.loading.delete(key);
+          this.lru.set(key, value);
+        }
         return value;
       },
       (err: unknown) => {
-        this.loading.delete(key);
+        if (current()) this.loading.delete(key);
         throw err;
       },
     );
@@ -67,6 +72,7 @@ export class TtlCache<V extends object | boolean> {
 
   /** Stores an answer (a fresh one, or a known one again with a shorter `ttlMs`). */
   set(key: string, value: V, ttlMs?: number): void {
+    this.loading.delete(key); // a load in flight is older than this answer
     this.lru.set(key, value, ttlMs !== undefined ? { ttl: ttlMs } : {});
   }
 

@@ -1,13 +1,7 @@
 import { GraphQLError } from 'graphql';
+import { isNamespaceName, isObjectName } from '../kube/names.js';
 
-/** A DNS-1123 label: what Kubernetes accepts as a namespace name. */
-const label = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-/** A DNS-1123 subdomain: what Kubernetes accepts as the name of most objects. */
-const subdomain = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-
-// `unknown`: federation representations are the caller's JSON, so a key may be missing or not a string.
-export const isNamespaceName = (s: unknown): s is string => typeof s === 'string' && s.length <= 63 && label.test(s);
-export const isObjectName = (s: unknown): s is string => typeof s === 'string' && s.length <= 253 && subdomain.test(s);
+export { isNamespaceName, isObjectName };
 
 /** BAD_USER_INPUT naming the argument; the value is quoted only in part, so a huge one does not echo back. */
 function invalid(argument: string, value: unknown, rule: string): GraphQLError {

@@ -2,8 +2,8 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { KubeApiError } from './KubeApiError.js';
 import type { KubeClient, KubeList } from './KubeClient.js';
-import { type KindSpec, type KubeObject, objectKey, resourcePath } from './kinds.js';
-import { cursorOf, newRelistId, type StreamPosition } from './StreamPosition.js';
+import { type KindSpec, type KubeObject, objectKey, resourcePath, withoutManagedFields } from './kinds.js';
+import { compareVersions, cursorOf, newRelistId, type StreamPosition } from './StreamPosition.js';
 
 export type ChangeType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
@@ -216,7 +216,7 @@ export class Reflector {
         signal: this.abort.signal,
       });
       for (const item of page.items) {
-        const obj = strip(item);
+        const obj = withoutManagedFields(item);
         fresh.set(objectKey(obj), obj);
       }
       continueToken = page.metadata.continue || undefined;
@@ -238,7 +238,7 @@ export class Reflector {
       if (!old) changed.push({ type: 'ADDED', obj, version: rv(obj) });
       else if (rv(old) !== rv(obj)) changed.push({ type: 'MODIFIED', obj, version: rv(obj) });
     }
-    changed.sort((a, b) => a.version.length - b.version.length || (a.version < b.version ? -1 : a.version > b.version ? 1 : 0));
+    changed.sort((a, b) => compareVersions(a.version, b.version) ?? 0);
     const deleted: { type: ChangeType; obj: KubeObject; version: string }[] = [];
     for (const [key, old] of this.store)
       if (!fresh.has(key)) deleted.push({ type: 'DELETED', obj: old, version: resourceVersion ?? '' });
@@ -299,7 +299,7 @@ export class Reflector {
           if (status.code === 410) throw new GoneError(status.message);
           throw new Error(`watch error: ${status.message ?? JSON.stringify(status)}`);
         }
-        const obj = strip(event.object);
+        const obj = withoutManagedFields(event.object);
         this.resourceVersion = obj.metadata.resourceVersion ?? this.resourceVersion;
         if (event.type === 'BOOKMARK') continue;
         const key = objectKey(obj);
@@ -326,13 +326,6 @@ function safeKeys(fn: IndexFn, obj: KubeObject): string[] {
   } catch {
     return [];
   }
-}
-
-/** managedFields are large and never served; dropping them halves the cache. */
-function strip(obj: KubeObject): KubeObject {
-  if (obj.metadata?.managedFields === undefined) return obj;
-  const { managedFields: _, ...metadata } = obj.metadata;
-  return { ...obj, metadata };
 }
 
 function errorSummary(err: unknown): string {

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { KubeClient } from './KubeClient.js';
 import { type KindName, type KubeObject, kinds } from './kinds.js';
 import { type IndexFn, Reflector, type ReflectorEvent, type ReflectorOptions } from './Reflector.js';
+import { compareVersions } from './StreamPosition.js';
 
 /** Per kind, its secondary indexes: index name → the keys an object is found under. */
 export type KindIndexes = Partial<Record<KindName, Record<string, IndexFn>>>;
@@ -55,8 +56,7 @@ export class KindCache {
     let newest: string | undefined;
     for (const r of this.reflectors) {
       const v = r.lastResourceVersion;
-      if (v !== undefined && (newest === undefined || v.length > newest.length || (v.length === newest.length && v > newest)))
-        newest = v;
+      if (v !== undefined && (newest === undefined || (compareVersions(v, newest) ?? 0) > 0)) newest = v;
     }
     return newest;
   }

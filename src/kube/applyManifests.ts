@@ -2,39 +2,12 @@ import { readFileSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 import { parseAllDocuments } from 'yaml';
 import type { KubeClient } from './KubeClient.js';
-import type { KubeObject } from './kinds.js';
-
-/** Kinds the project's own manifests use, and where they live in the API. */
-const paths: Record<string, { plural: string; namespaced: boolean }> = {
-  CustomResourceDefinition: { plural: 'customresourcedefinitions', namespaced: false },
-  ClusterRole: { plural: 'clusterroles', namespaced: false },
-  ClusterRoleBinding: { plural: 'clusterrolebindings', namespaced: false },
-  Namespace: { plural: 'namespaces', namespaced: false },
-  Role: { plural: 'roles', namespaced: true },
-  RoleBinding: { plural: 'rolebindings', namespaced: true },
-  ServiceAccount: { plural: 'serviceaccounts', namespaced: true },
-  ConfigMap: { plural: 'configmaps', namespaced: true },
-  Secret: { plural: 'secrets', namespaced: true },
-  PipelineResource: { plural: 'pipelineresources', namespaced: true },
-  ResourceBinding: { plural: 'resourcebindings', namespaced: true },
-  Pipeline: { plural: 'pipelines', namespaced: true },
-  Task: { plural: 'tasks', namespaced: true },
-  PipelineRun: { plural: 'pipelineruns', namespaced: true },
-  TaskRun: { plural: 'taskruns', namespaced: true },
-};
+import { builtinKinds, type KubeObject, manifestPath, resourcePath } from './kinds.js';
 
 export function readManifests(file: string): KubeObject[] {
   return parseAllDocuments(readFileSync(file, 'utf8'))
     .map((doc) => doc.toJSON() as KubeObject | null)
     .filter((o): o is KubeObject => o !== null && typeof o === 'object');
-}
-
-export function objectPath(obj: KubeObject, defaultNamespace = 'default'): string {
-  const p = obj.kind ? paths[obj.kind] : undefined;
-  if (!p || !obj.apiVersion) throw new Error(`cannot apply kind ${obj.kind}: not one of ${Object.keys(paths).join(', ')}`);
-  const base = obj.apiVersion.includes('/') ? `/apis/${obj.apiVersion}` : `/api/${obj.apiVersion}`;
-  const ns = p.namespaced ? `/namespaces/${obj.metadata.namespace ?? defaultNamespace}` : '';
-  return `${base}${ns}/${p.plural}/${obj.metadata.name}`;
 }
 
 /** Server-side apply of each object, in order; CRDs are waited for until Established. */
@@ -44,7 +17,7 @@ export async function applyManifests(
   fieldManager = 'tekton-resource-gateway',
 ): Promise<void> {
   for (const obj of objects) {
-    await client.request('PATCH', objectPath(obj), {
+    await client.request('PATCH', manifestPath(obj), {
       body: obj,
       contentType: 'application/apply-patch+yaml',
       query: { fieldManager, force: true },
@@ -58,7 +31,7 @@ async function waitEstablished(client: KubeClient, name: string): Promise<void> 
   while (Date.now() < deadline) {
     const crd = await client.request<{ status?: { conditions?: { type: string; status: string }[] } }>(
       'GET',
-      `/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${name}`,
+      resourcePath(builtinKinds.CustomResourceDefinition, undefined, name),
     );
     if (crd.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True')) return;
     await delay(100);

@@ -30,6 +30,59 @@ export const kinds = {
 
 export type KindName = keyof typeof kinds;
 
+/** Kubernetes' own kinds the project's manifests and local mode use; never cached. */
+export const builtinKinds = {
+  CustomResourceDefinition: {
+    kind: 'CustomResourceDefinition',
+    group: 'apiextensions.k8s.io',
+    version: 'v1',
+    plural: 'customresourcedefinitions',
+    namespaced: false,
+  },
+  ClusterRole: {
+    kind: 'ClusterRole',
+    group: 'rbac.authorization.k8s.io',
+    version: 'v1',
+    plural: 'clusterroles',
+    namespaced: false,
+  },
+  ClusterRoleBinding: {
+    kind: 'ClusterRoleBinding',
+    group: 'rbac.authorization.k8s.io',
+    version: 'v1',
+    plural: 'clusterrolebindings',
+    namespaced: false,
+  },
+  Role: { kind: 'Role', group: 'rbac.authorization.k8s.io', version: 'v1', plural: 'roles', namespaced: true },
+  RoleBinding: {
+    kind: 'RoleBinding',
+    group: 'rbac.authorization.k8s.io',
+    version: 'v1',
+    plural: 'rolebindings',
+    namespaced: true,
+  },
+  Namespace: { kind: 'Namespace', group: '', version: 'v1', plural: 'namespaces', namespaced: false },
+  ServiceAccount: { kind: 'ServiceAccount', group: '', version: 'v1', plural: 'serviceaccounts', namespaced: true },
+  ConfigMap: { kind: 'ConfigMap', group: '', version: 'v1', plural: 'configmaps', namespaced: true },
+  Secret: { kind: 'Secret', group: '', version: 'v1', plural: 'secrets', namespaced: true },
+} as const satisfies Record<string, KindSpec>;
+
+/**
+ * The path of a manifest's object, from its own `apiVersion` and the plural its kind has in `kinds` or
+ * `builtinKinds`; throws for any other kind.
+ */
+export function manifestPath(obj: KubeObject, defaultNamespace = 'default'): string {
+  const known: Record<string, KindSpec> = { ...kinds, ...builtinKinds };
+  const spec = obj.kind ? known[obj.kind] : undefined;
+  if (!spec || !obj.apiVersion) throw new Error(`cannot apply kind ${obj.kind}: not one of ${Object.keys(known).join(', ')}`);
+  const [group, version] = obj.apiVersion.includes('/') ? obj.apiVersion.split('/') : ['', obj.apiVersion];
+  return resourcePath(
+    { ...spec, group: group ?? '', version: version ?? '' },
+    obj.metadata.namespace ?? defaultNamespace,
+    obj.metadata.name,
+  );
+}
+
 export function apiVersion(spec: KindSpec): string {
   return spec.group ? `${spec.group}/${spec.version}` : spec.version;
 }
@@ -67,6 +120,18 @@ export function describeRequest(method: string, path: string): { verb: string; r
   const afterNs = rest[0] === 'namespaces' && rest.length > 2 ? rest.slice(2) : rest;
   const verb = method === 'WATCH' ? 'WATCH' : method === 'GET' && afterNs.length === 1 ? 'LIST' : method;
   return { verb, resource: afterNs[0] ?? 'unknown' };
+}
+
+/** The object without its managedFields: large, never served, and kept by the apiserver on a PUT without them. */
+export function withoutManagedFields<T extends KubeObject>(obj: T): T {
+  if (obj.metadata?.managedFields === undefined) return obj;
+  const { managedFields: _, ...metadata } = obj.metadata;
+  return { ...obj, metadata };
+}
+
+/** Sort order: the newest object first (by creationTimestamp; RFC 3339 strings sort as times). */
+export function newestFirst(a: KubeObject, b: KubeObject): number {
+  return (b.metadata.creationTimestamp ?? '').localeCompare(a.metadata.creationTimestamp ?? '');
 }
 
 export function objectKey(obj: { metadata: { namespace?: string; name: string } }): string {

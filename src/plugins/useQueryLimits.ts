@@ -61,6 +61,11 @@ export function estimatedCost(context: object): number | undefined {
  * in a variable weighs as much as the same list written inline), before
  * anything runs.
  */
+/** graphql-armor's refusals carry no code: this one throws its error again with a stable `extensions.code`. */
+const withCode = (code: string) => (_context: unknown, err: GraphQLError) => {
+  throw new GraphQLError(err.message, { extensions: { code } });
+};
+
 // biome-ignore lint/suspicious/noExplicitAny: graphql-armor's plugins are typed for any context
 export function useQueryLimits(limits: Partial<QueryLimits> = {}): Plugin<any>[] {
   const l = { ...defaultQueryLimits, ...limits };
@@ -86,8 +91,8 @@ export function useQueryLimits(limits: Partial<QueryLimits> = {}): Plugin<any>[]
   };
   return [
     maxTokensPlugin({ n: l.maxTokens }),
-    maxDepthPlugin({ n: l.maxDepth, flattenFragments: true }),
-    maxAliasesPlugin({ n: l.maxAliases }),
+    maxDepthPlugin({ n: l.maxDepth, flattenFragments: true, onReject: [withCode('QUERY_TOO_DEEP')] }),
+    maxAliasesPlugin({ n: l.maxAliases, onReject: [withCode('TOO_MANY_ALIASES')] }),
     {
       onExecute({ args, setResultAndStopExecution }) {
         const error = refusal(args);

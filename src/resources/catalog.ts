@@ -138,3 +138,14 @@ const byName = new Map(resourceTypes.map((t) => [t.name, t]));
 export function resourceType(name: string): ResourceTypeSpec | undefined {
   return byName.get(name);
 }
+
+/**
+ * The name a given param or secret field stands for in the type's catalog:
+ * for the legacy types names match case-insensitively, as Tekton matched them
+ * (docs/decisions/003); the project's own types match exactly.
+ */
+export function catalogName(spec: ResourceTypeSpec, name: string): string | undefined {
+  const exact = spec.params.find((p) => p.name === name);
+  if (exact || !spec.legacy) return exact?.name;
+  return spec.params.find((p) => p.name.toLowerCase() === name.toLowerCase())?.name;
+}

@@ -1,20 +1,23 @@
 import { ValidationError } from '../errors.js';
 import { apiVersion, type KubeObject, kinds } from '../kube/kinds.js';
+import { dns1123Subdomain, isNamespaceName } from '../kube/names.js';
 import { arr, str } from '../kube/read.js';
-import { type ResourceTypeSpec, resourceType } from './catalog.js';
+import { catalogName, type ResourceTypeSpec, resourceType } from './catalog.js';
 import { type PipelineResourceObject, type ResourceParam, type SecretRef, toPipelineResource } from './PipelineResourceObject.js';
 import type { YamlDocument } from './readYaml.js';
-import { catalogName, secretWorkspaceName, withArticle } from './resolve.js';
+import { secretWorkspaceName, withArticle } from './resolve.js';
 import { slotAnnotationPrefix } from './tekton.js';
-import { dns1123Subdomain, type FieldError, validatePipelineResourceInput } from './validation.js';
+import { type FieldError, validatePipelineResourceInput } from './validation.js';
 
 /**
  * Migration of Tekton v1alpha1/v1beta1 manifests that use PipelineResources
  * (`spec.resources`, `resourceRef`, `resourceSpec`) to Tekton v1 Pipelines
  * with slots, ResourceBindings and PipelineResources (docs/bindings.md,
  * "Migrating legacy pipelines"). Pure: applying is the caller's business.
- * Longer than most files: one pass over the documents builds one report, and
- * its steps (resources, pipelines, tasks, runs) share the Migrator's notes.
+ *
+ * Over 400 lines on purpose: it is one transformation. `Migrator` walks each
+ * pipeline and its tasks once, collecting names, slots and notes that every
+ * later step reads; split by step, that state would travel between files.
  */
 
 /** One thing the migration did, or could not do, and where. */
@@ -604,7 +607,7 @@ export function migrateLegacy(docs: YamlDocument[], options: { namespace?: strin
       { path: 'namespace', message: `the documents name several namespaces (${[...namespaces].join(', ')}): give one` },
     ]);
   }
-  if (options.namespace && !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(options.namespace)) {
+  if (options.namespace && !isNamespaceName(options.namespace)) {
     throw new ValidationError([{ path: 'namespace', message: 'must be a DNS-1123 label' }]);
   }
   const m = new Migrator(options.namespace ?? [...namespaces][0]);

@@ -1,9 +1,8 @@
 import { createHash } from 'node:crypto';
 import { apiVersion, type KubeObject, kinds } from '../kube/kinds.js';
-import { str } from '../kube/read.js';
-import { type ResourceTypeSpec, resourceType } from './catalog.js';
+import { catalogName, type ResourceTypeSpec, resourceType } from './catalog.js';
 import type { ResourceParam, SecretRef } from './PipelineResourceObject.js';
-import { provenanceAnnotation, provenanceEntries, type ResourceUsage, runResources, type Slot } from './tekton.js';
+import { provenanceAnnotation, provenanceRecords, type ResourceUsage, runResources, type Slot } from './tekton.js';
 import type { FieldError } from './validation.js';
 
 /**
@@ -87,17 +86,6 @@ export function canonicalJson(value: unknown): string {
 /** `sha256:<hex>` of the canonical JSON of the resolved params. */
 export function paramsHash(values: Record<string, string>): string {
   return `sha256:${createHash('sha256').update(canonicalJson(values)).digest('hex')}`;
-}
-
-/**
- * The name a given param or secret field stands for in the type's catalog:
- * for the legacy types names match case-insensitively, as Tekton matched them
- * (docs/decisions/003); the project's own types match exactly.
- */
-export function catalogName(spec: ResourceTypeSpec, name: string): string | undefined {
-  const exact = spec.params.find((p) => p.name === name);
-  if (exact || !spec.legacy) return exact?.name;
-  return spec.params.find((p) => p.name.toLowerCase() === name.toLowerCase())?.name;
 }
 
 export interface ParamResolution {
@@ -336,9 +324,9 @@ export function buildPipelineRun(plan: PipelineRunPlan): PipelineRunManifest {
 export function runInlineResources(
   run: KubeObject,
 ): { slot: string; type: string | undefined; paramsHash: string | undefined }[] {
-  return provenanceEntries(run)
-    .items.filter((u) => (u as { inline?: unknown })?.inline === true && !str(u, 'name'))
-    .map((u) => ({ slot: str(u, 'slot') ?? '', type: str(u, 'type'), paramsHash: str(u, 'paramsHash') }));
+  return provenanceRecords(run)
+    .filter((u) => u.inline && u.name === '')
+    .map(({ slot, type, paramsHash }) => ({ slot, type, paramsHash }));
 }
 
 /** The resolved params of a stored resource now, as a run would receive them; undefined when it cannot be resolved. */

@@ -106,17 +106,28 @@ export function provenanceEntries(run: KubeObject): Capped<unknown> {
   }
 }
 
+/** One entry of a run's provenance annotation, read field by field (a stored resource has a name; an inline spec `inline: true`). */
+export interface ProvenanceRecord extends ResourceUsage {
+  inline: boolean;
+}
+
+/** Every entry a run recorded, within the cap, each read the one way. */
+export function provenanceRecords(run: KubeObject): ProvenanceRecord[] {
+  return provenanceEntries(run).items.map((u) => ({
+    slot: str(u, 'slot') ?? '',
+    name: str(u, 'name') ?? '',
+    inline: (u as { inline?: unknown } | null)?.inline === true,
+    type: str(u, 'type'),
+    resourceVersion: str(u, 'resourceVersion'),
+    paramsHash: str(u, 'paramsHash'),
+  }));
+}
+
 /** The stored resources a run recorded (inline specs have no name and are skipped), within the cap. */
 export function runResources(run: KubeObject): ResourceUsage[] {
-  return provenanceEntries(run)
-    .items.map((u) => ({
-      slot: str(u, 'slot') ?? '',
-      name: str(u, 'name') ?? '',
-      type: str(u, 'type'),
-      resourceVersion: str(u, 'resourceVersion'),
-      paramsHash: str(u, 'paramsHash'),
-    }))
-    .filter((u) => u.name !== '');
+  return provenanceRecords(run)
+    .filter((u) => u.name !== '')
+    .map(({ inline: _, ...usage }) => usage);
 }
 
 export type RunStatus = 'PENDING' | 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'CANCELLED';

@@ -1,11 +1,12 @@
 import { z } from 'zod';
 import type { FieldError } from '../errors.js';
-import { resourceType, resourceTypes } from './catalog.js';
+import { dns1123Label, dns1123Subdomain } from '../kube/names.js';
+import { catalogName, resourceType, resourceTypes } from './catalog.js';
 
 export type { FieldError };
+// runs.ts imports it from here until its planning moves to src/resources/.
+export { dns1123Subdomain };
 
-const dns1123Label = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-export const dns1123Subdomain = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const labelName = /^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$/;
 const secretKey = /^[-._a-zA-Z0-9]+$/;
 const scpLikeGitUrl = /^[\w.-]+@[\w.-]+:[^\s]+$/;
@@ -96,12 +97,14 @@ function typeIssues(input: z.output<typeof resourceInput>): FieldError[] {
   if (!spec) return [];
   const errors: FieldError[] = [];
   const params = input.params ?? [];
+  // A legacy type's names match case-insensitively (decision 003): `URL` is `url`, so `URL` and `url` are duplicates.
+  const named = (name: string) => catalogName(spec, name) ?? name;
   const seen = new Set<string>();
   params.forEach((p, i) => {
     const path = `input.params[${i}]`;
-    const ps = spec.params.find((s) => s.name === p.name);
-    if (seen.has(p.name)) errors.push({ path: `${path}.name`, message: `duplicate param "${p.name}"` });
-    seen.add(p.name);
+    const ps = spec.params.find((s) => s.name === named(p.name));
+    if (seen.has(named(p.name))) errors.push({ path: `${path}.name`, message: `duplicate param "${p.name}"` });
+    seen.add(named(p.name));
     if (!ps) {
       errors.push({
         path: `${path}.name`,
@@ -116,7 +119,7 @@ function typeIssues(input: z.output<typeof resourceInput>): FieldError[] {
     }
   });
   for (const ps of spec.params) {
-    if (ps.required && !params.some((p) => p.name === ps.name && p.value.trim() !== '')) {
+    if (ps.required && !params.some((p) => named(p.name) === ps.name && p.value.trim() !== '')) {
       errors.push({ path: 'input.params', message: `type ${spec.name} requires param "${ps.name}"` });
     }
   }

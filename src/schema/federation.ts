@@ -58,9 +58,9 @@ builder.asEntity(ResourceBindingRef, {
 });
 
 /**
- * namespace.ts keeps its ref to itself; the config store also resolves a type
- * by its name. A Namespace resolves as `Query.node` would: through its own
- * `loadOne`, which answers null for a namespace the caller sees nothing in.
+ * A Namespace resolves as `Query.node` would: relay's `resolveNodes` finds the
+ * node type by its name and calls its `loadOne` (src/schema/namespace.ts), which
+ * answers null for a namespace the caller sees nothing in.
  */
 
 builder.asEntity(NamespaceRef, {

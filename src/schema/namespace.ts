@@ -1,13 +1,13 @@
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import type { Context } from '../context.js';
-import type { KindName, KubeObject } from '../kube/kinds.js';
+import { type KindName, type KubeObject, newestFirst } from '../kube/kinds.js';
 import { bindingEntries, bindingPipelineName } from '../resources/bindings.js';
 import type { PipelineResourceObject } from '../resources/PipelineResourceObject.js';
 import { runResources, runStatus } from '../resources/tekton.js';
 import { builder } from './builder.js';
 import { orderKey } from './connections.js';
 import { assumedSize, limitSize, listBounds } from './cost.js';
-import { pageSize } from './pagination.js';
+import { clampLimit } from './pagination.js';
 import { NamespaceRef, objectId, PipelineRef, PipelineResourceRef, PipelineRunRef, ResourceBindingRef } from './refs.js';
 
 const sorted = <T extends KubeObject>(objects: T[]) => objects.sort((a, b) => (orderKey(a) < orderKey(b) ? -1 : 1));
@@ -43,9 +43,7 @@ builder.node(NamespaceRef, {
       directives: limitSize,
       args: { limit: t.arg.int({ required: false, defaultValue: 20 }) },
       resolve: async (n, args, ctx) =>
-        (await ctx.loaders.list('PipelineRun', n.name))
-          .sort((a, b) => (b.metadata.creationTimestamp ?? '').localeCompare(a.metadata.creationTimestamp ?? ''))
-          .slice(0, Math.max(0, Math.min(args.limit ?? 20, pageSize.max))),
+        (await ctx.loaders.list('PipelineRun', n.name)).sort(newestFirst).slice(0, clampLimit(args.limit, 20)),
     }),
   }),
 });
@@ -182,14 +180,14 @@ builder.queryFields((t) => ({
           }
         }
       }
-      const perPipeline = Math.max(0, Math.min(args.runsPerPipeline ?? 5, 50));
+      const perPipeline = clampLimit(args.runsPerPipeline, 5, 50);
       const byPipeline = new Map<string, KubeObject[]>();
       for (const run of runs ?? []) {
         const p = (run.spec as { pipelineRef?: { name?: string } } | undefined)?.pipelineRef?.name;
         if (p && pipelineNames.has(p)) byPipeline.set(p, [...(byPipeline.get(p) ?? []), run]);
       }
       for (const [pipeline, list] of [...byPipeline].sort(([a], [b]) => (a < b ? -1 : 1))) {
-        list.sort((a, b) => (b.metadata.creationTimestamp ?? '').localeCompare(a.metadata.creationTimestamp ?? ''));
+        list.sort(newestFirst);
         for (const run of list.slice(0, perPipeline)) {
           nodes.push({ id: id('PipelineRun', run), kind: 'RUN', name: run.metadata.name, label: runStatus(run) });
           edges.push({ from: keyId('Pipeline', pipeline), to: id('PipelineRun', run), kind: 'RAN', label: null });

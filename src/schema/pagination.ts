@@ -2,6 +2,11 @@ import { GraphQLError } from 'graphql';
 
 export const pageSize = { default: 100, max: 500 };
 
+/** A plain list's `limit` argument: `fallback` when absent, never below 0 or above `max`. */
+export function clampLimit(limit: number | null | undefined, fallback: number, max: number = pageSize.max): number {
+  return Math.max(0, Math.min(limit ?? fallback, max));
+}
+
 export interface PageArgs {
   first?: number | null;
   after?: string | null;

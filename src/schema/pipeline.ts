@@ -1,4 +1,4 @@
-import type { KubeObject } from '../kube/kinds.js';
+import { type KubeObject, newestFirst } from '../kube/kinds.js';
 import { str } from '../kube/read.js';
 import { bindingEntries } from '../resources/bindings.js';
 import type { PipelineResourceObject } from '../resources/PipelineResourceObject.js';
@@ -6,7 +6,7 @@ import { maxSlots, type PipelineTask, pipelineSlots, pipelineTasks, readPipeline
 import { builder } from './builder.js';
 import { listArgsDescriptions, listConnection } from './connections.js';
 import { assumedSize, connectionSize, limitSize, listBounds } from './cost.js';
-import { pageSize } from './pagination.js';
+import { clampLimit, pageSize } from './pagination.js';
 import {
   KubernetesObjectRef,
   objectId,
@@ -119,11 +119,9 @@ builder.node(PipelineRef, {
       directives: limitSize,
       args: { limit: t.arg.int({ required: false, defaultValue: 20, description: `At most ${pageSize.max}.` }) },
       resolve: async (p, args, ctx) => {
-        const limit = Math.max(0, Math.min(args.limit ?? 20, pageSize.max));
+        const limit = clampLimit(args.limit, 20);
         const runs = await ctx.loaders.byIndex('PipelineRun', 'byPipeline', objectId(p));
-        return runs
-          .sort((a, b) => (b.metadata.creationTimestamp ?? '').localeCompare(a.metadata.creationTimestamp ?? ''))
-          .slice(0, limit);
+        return runs.sort(newestFirst).slice(0, limit);
       },
     }),
   }),

@@ -1,5 +1,13 @@
 import type { Context } from '../context.js';
-import { ConflictError, ForbiddenError, InUseError, NotFoundError, UnavailableError, ValidationError } from '../errors.js';
+import {
+  ConflictError,
+  ForbiddenError,
+  InUseError,
+  NotFoundError,
+  retryOnConflict,
+  UnavailableError,
+  ValidationError,
+} from '../errors.js';
 import { type KubeObject, kinds, resourcePath } from '../kube/kinds.js';
 import { bindingEntries, bindingPipelineName } from '../resources/bindings.js';
 import { type PipelineResourceObject, toInput, toPipelineResource } from '../resources/PipelineResourceObject.js';
@@ -218,30 +226,28 @@ builder.mutationFields((t) => ({
       resourceVersion: t.arg.string({ required: false }),
       dryRun: t.arg.boolean(dryRunOptions),
     },
-    resolve: async (_root, args, ctx) => {
-      for (let attempt = 0; ; attempt++) {
-        const current = await mustRead(ctx, args.namespace, args.name);
-        const base = toInput(current);
-        const removed = new Set(args.remove ?? []);
-        const unknown = [...removed].filter((n) => !base.params?.some((p) => p.name === n));
-        if (unknown.length) {
-          throw new ValidationError(unknown.map((n) => ({ path: 'remove', message: `no param "${n}" to remove` })));
-        }
-        const params = (base.params ?? []).filter((p) => !removed.has(p.name));
-        for (const p of args.set ?? []) {
-          const i = params.findIndex((x) => x.name === p.name);
-          if (i >= 0) params[i] = p;
-          else params.push(p);
-        }
-        const v = validated({ ...base, params });
-        try {
-          return await replace(ctx, current, v, args.resourceVersion ?? current.metadata.resourceVersion ?? '', args.dryRun);
-        } catch (err) {
-          if (err instanceof ConflictError && !args.resourceVersion && attempt < 3) continue;
-          throw err;
-        }
-      }
-    },
+    resolve: (_root, args, ctx) =>
+      // With a resourceVersion the caller asked for that version: a conflict is theirs to see.
+      retryOnConflict(
+        async () => {
+          const current = await mustRead(ctx, args.namespace, args.name);
+          const base = toInput(current);
+          const removed = new Set(args.remove ?? []);
+          const unknown = [...removed].filter((n) => !base.params?.some((p) => p.name === n));
+          if (unknown.length) {
+            throw new ValidationError(unknown.map((n) => ({ path: 'remove', message: `no param "${n}" to remove` })));
+          }
+          const params = (base.params ?? []).filter((p) => !removed.has(p.name));
+          for (const p of args.set ?? []) {
+            const i = params.findIndex((x) => x.name === p.name);
+            if (i >= 0) params[i] = p;
+            else params.push(p);
+          }
+          const v = validated({ ...base, params });
+          return replace(ctx, current, v, args.resourceVersion ?? current.metadata.resourceVersion ?? '', args.dryRun);
+        },
+        args.resourceVersion ? 0 : 3,
+      ),
   }),
 
   deletePipelineResource: t.field({

@@ -1,7 +1,7 @@
 import type { Context } from '../context.js';
 import { type KubeErrorContext, mapKubeError } from '../errors.js';
 import { KubeApiError } from '../kube/KubeApiError.js';
-import type { KindName, KubeObject } from '../kube/kinds.js';
+import { type KindName, type KubeObject, withoutManagedFields } from '../kube/kinds.js';
 import { readAsCaller } from '../resources/asCaller.js';
 
 /** An object read fresh from Kubernetes as the caller, for a write to start from; null when it does not exist. */
@@ -35,8 +35,7 @@ export { writeQuery } from '../resources/asCaller.js';
 
 /** What a PUT sends back: the object without its managedFields, which the apiserver keeps. */
 export function forUpdate<T extends KubeObject>(obj: T): T {
-  const { managedFields: _, ...metadata } = obj.metadata;
-  return { ...obj, metadata };
+  return withoutManagedFields(obj);
 }
 
 export const dryRunOptions = {

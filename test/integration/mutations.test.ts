@@ -70,6 +70,36 @@ describe('updatePipelineResource', () => {
     expect(out.resource.resourceVersion).not.toBe(before?.metadata.resourceVersion);
   });
 
+  it('relabels a stored legacy resource whose param is named `URL` (decision 003: names match case-insensitively)', async () => {
+    // Stored as legacy Tekton wrote it; the CRD's rules match the name case-insensitively, so the apiserver takes it.
+    await admin.request('POST', resourcePath(kinds.PipelineResource, ns), {
+      body: {
+        apiVersion: 'tekton.dev/v1alpha1',
+        kind: 'PipelineResource',
+        metadata: { name: 'legacy-url' },
+        spec: { type: 'git', params: [{ name: 'URL', value: 'https://github.com/example/legacy.git' }] },
+      },
+    });
+    const stored = await read('PipelineResource', 'legacy-url');
+    const res = await update({
+      namespace: ns,
+      name: 'legacy-url',
+      resourceVersion: stored?.metadata.resourceVersion,
+      labels: [{ key: 'tier', value: 'legacy' }],
+    });
+    expect(res.data.updatePipelineResource).toMatchObject({
+      __typename: 'UpdatePipelineResourceSuccess',
+      resource: {
+        params: [{ name: 'URL', value: 'https://github.com/example/legacy.git' }],
+        labels: [{ key: 'tier', value: 'legacy' }],
+      },
+    });
+    // The stored name is kept as it was written.
+    expect((await read('PipelineResource', 'legacy-url'))?.spec.params).toEqual([
+      { name: 'URL', value: 'https://github.com/example/legacy.git' },
+    ]);
+  });
+
   it('refuses a stale resourceVersion with a ConflictError carrying the current object, and writes nothing', async () => {
     const current = await read('PipelineResource', 'repo');
     const res = await update({ namespace: ns, name: 'repo', resourceVersion: '1', description: 'lost update' });

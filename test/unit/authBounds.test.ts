@@ -61,6 +61,17 @@ describe('TtlCache', () => {
     expect(await c.get('bad', answer('later'))).toEqual({ v: 'later' });
   });
 
+  it('keeps an answer set while a load was in flight: the older load does not overwrite it', async () => {
+    const c = cache({});
+    let release: () => void = () => {};
+    const stale = c.get('k', () => new Promise((r) => (release = () => r({ v: 'older' }))));
+    // A session's fresh review stores its answer (Authenticator.review) while a cached lookup is still loading.
+    c.set('k', { v: 'fresh' });
+    release();
+    expect(await stale).toEqual({ v: 'older' });
+    expect(await c.get('k', answer('reloaded'))).toEqual({ v: 'fresh' });
+  });
+
   it('answers a load slower than the TTL, and one whose neighbours evict everything meanwhile', async () => {
     const c = cache({ ttlMs: 10, maxEntries: 1 });
     let release: () => void = () => {};
@@ -107,7 +118,7 @@ describe('AuthFailureLimiter', () => {
   });
 
   it('forgets a client when its window ends', async () => {
-    // A window long enough that a loaded machine cannot pass it between the two lines below.
+    // A window long enough that the second begin falls inside it on a loaded machine (30 ms did not).
     const limiter = new AuthFailureLimiter({ maxFailures: 1, windowMs: 1_000 });
     limiter.begin('c')?.(true);
     expect(limiter.begin('c')).toBeUndefined();

@@ -159,6 +159,27 @@ describe('useQueryLimits', () => {
     expect(body.errors?.map((e) => [e.extensions?.code, e.extensions?.cost])).toEqual([['QUERY_TOO_COSTLY', 606_000]]);
   });
 
+  it('refuses a deep operation with QUERY_TOO_DEEP and a wide one with TOO_MANY_ALIASES, each with a stable code', async () => {
+    const limited = createYoga({ schema, plugins: [...useQueryLimits({ maxDepth: 3, maxAliases: 2 })], logging: false });
+    const codes = async (query: string) => {
+      const res = await limited.fetch('http://yoga/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query }),
+      });
+      const body = (await res.json()) as { errors?: { message: string; extensions?: { code?: string } }[] };
+      return body.errors?.map((e) => [e.extensions?.code, e.message]);
+    };
+    expect(await codes('{ resourceTypes { params { name } } pipelineResources { edges { node { name } } } }')).toEqual([
+      ['QUERY_TOO_DEEP', 'Syntax Error: Query depth limit of 3 exceeded, found 4.'],
+    ]);
+    expect(await codes('{ a: resourceTypes { name } b: resourceTypes { name } c: resourceTypes { name } }')).toEqual([
+      ['TOO_MANY_ALIASES', 'Syntax Error: Aliases limit of 2 exceeded, found 3.'],
+    ]);
+    // At the limits, the same shapes run.
+    expect(await codes('{ a: resourceTypes { params { name } } b: resourceTypes { name } }')).toBeUndefined();
+  });
+
   it('lets an operation at the limit run', async () => {
     const atLimit = resourceTypes.length * (1 + Math.max(...resourceTypes.map((t) => t.params.length)));
     const exact = createYoga({ schema, plugins: [...useQueryLimits({ maxCost: atLimit })], logging: false });

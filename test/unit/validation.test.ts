@@ -9,6 +9,48 @@ const errors = (input: unknown) => {
   return r.ok ? [] : r.errors;
 };
 
+describe('param names (decision 003)', () => {
+  it('match the legacy types case-insensitively, as Tekton and the CRD do', () => {
+    expect(errors({ ...valid, params: [{ name: 'URL', value: 'https://example.com/r.git' }] })).toEqual([]);
+    expect(
+      errors({
+        ...valid,
+        params: [
+          { name: 'Revision', value: 'main' },
+          { name: 'url', value: 'https://x.example/r' },
+        ],
+      }),
+    ).toEqual([]);
+  });
+
+  it('count `URL` and `url` as one param: a duplicate', () => {
+    expect(
+      errors({
+        ...valid,
+        params: [
+          { name: 'url', value: 'https://example.com/a.git' },
+          { name: 'URL', value: 'https://example.com/b.git' },
+        ],
+      }),
+    ).toEqual([{ path: 'input.params[1].name', message: 'duplicate param "URL"' }]);
+  });
+
+  it('match the project’s own types exactly', () => {
+    const config = { namespace: 'ns', name: 'c', type: 'config', params: [{ name: 'ConfigMapName', value: 'cm' }] };
+    expect(errors(config).map((e) => e.message)).toEqual([
+      'unknown param "ConfigMapName" for type config; known: configMapName, keys',
+      'type config requires param "configMapName"',
+    ]);
+  });
+
+  it('find a secret param under any case of a legacy type', () => {
+    const cluster = { namespace: 'ns', name: 'c', type: 'cluster', params: [{ name: 'url', value: 'https://k.example' }] };
+    expect(errors({ ...cluster, params: [...cluster.params, { name: 'Token', value: 'x' }] })).toEqual([
+      { path: 'input.params[1].name', message: '"Token" is secret: give it through secrets, not as a param' },
+    ]);
+  });
+});
+
 describe('validatePipelineResourceInput', () => {
   it('accepts a minimal valid resource of every type', () => {
     const sample: Record<string, string> = {

@@ -408,6 +408,29 @@ describe('runPipeline starts any real pipeline: params of every type, workspaces
     ]);
     expect(parse(out.yaml, { version: '1.1' }).spec).toEqual(stored.spec);
     expect(out.yaml).toContain('value: "yes"');
+    // The graph reads back what it wrote.
+    const read = await eventually(async () => {
+      const res = await gw.gql(
+        `query($ns: String!, $name: String!) { pipelineRun(namespace: $ns, name: $name) {
+          workspaces { name source claimName subPath secretName configMapName } } }`,
+        { ns, name: out.run.name },
+      );
+      return res.data?.pipelineRun ?? undefined;
+    });
+    expect(read.workspaces.slice(-5)).toEqual([
+      { name: 'scratch', source: 'EMPTY_DIR', claimName: null, subPath: null, secretName: null, configMapName: null },
+      {
+        name: 'data',
+        source: 'PERSISTENT_VOLUME_CLAIM',
+        claimName: 'shared-cache',
+        subPath: 'runs',
+        secretName: null,
+        configMapName: null,
+      },
+      { name: 'build', source: 'VOLUME_CLAIM_TEMPLATE', claimName: null, subPath: null, secretName: null, configMapName: null },
+      { name: 'conf', source: 'CONFIG_MAP', claimName: null, subPath: null, secretName: null, configMapName: 'app-config' },
+      { name: 'creds', source: 'SECRET', claimName: null, subPath: null, secretName: 'deployer', configMapName: null },
+    ]);
   });
 
   it('refuses what does not fit the pipeline’s declarations, naming each field, and writes nothing', async () => {

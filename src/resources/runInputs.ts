@@ -31,6 +31,8 @@ export interface DeclaredParam {
   type: TektonParamType;
   /** The keys an object param declares (`properties`). */
   keys: string[];
+  /** The keys its default gives: a run need not give them again (Tekton counts them as provided). */
+  defaultKeys: string[];
   hasDefault: boolean;
   /** Allowed values of a string param (`enum`), when it declares them. */
   allowed: string[] | undefined;
@@ -56,6 +58,7 @@ export function declaredParams(pipeline: KubeObject): DeclaredParam[] {
       name: str(p, 'name') ?? '',
       type,
       keys: properties,
+      defaultKeys: valueType(spec.default) === 'object' ? Object.keys(spec.default as object) : [],
       hasDefault: spec.default !== undefined && spec.default !== null,
       allowed: Array.isArray(spec.enum) ? spec.enum.map(String) : undefined,
     };
@@ -69,7 +72,7 @@ const field: Record<TektonParamType, string> = { string: 'value', array: 'values
  * The caller's params, typed, checked against the Pipeline's declarations:
  * each declared (slots are filled by their resources), of its declared type
  * (exactly one of `value`, `values`, `properties`), an object with every key it
- * declares and no other, a value its `enum` allows; and every declared param
+ * declares that its default does not give, and no other, a value its `enum` allows; and every declared param
  * without a default given, by the caller or a slot. Names are checked by
  * `checkPlainParams` (resolve.ts).
  */
@@ -126,7 +129,7 @@ export function checkRunParams(
       }
       const keys = p.properties.map((k) => k.name);
       const dup = keys.find((k, j) => keys.indexOf(k) !== j);
-      const missing = d.keys.filter((k) => !keys.includes(k));
+      const missing = d.keys.filter((k) => !keys.includes(k) && !d.defaultKeys.includes(k));
       const extra = keys.filter((k) => !d.keys.includes(k));
       if (dup !== undefined) errors.push({ path: `${path}.properties`, message: `key "${dup}" is given twice` });
       if (missing.length) {

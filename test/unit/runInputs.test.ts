@@ -20,6 +20,7 @@ const pipeline: KubeObject = {
       { name: 'flags', type: 'array' },
       { name: 'target', properties: { namespace: {}, port: {} } },
       { name: 'inferred', default: ['a'] },
+      { name: 'endpoint', type: 'object', properties: { host: {}, port: {} }, default: { port: '443' } },
     ],
     workspaces: [{ name: 'scratch' }, { name: 'cache', optional: true }, { name: 'source-files' }],
   },
@@ -28,13 +29,14 @@ const slots = [{ name: 'source', type: 'config', description: undefined }];
 
 describe('declaredParams', () => {
   it('types params as Tekton defaults them: declared, else the default’s type, else object with properties, else string', () => {
-    expect(declaredParams(pipeline).map((d) => [d.name, d.type, d.keys, d.hasDefault, d.allowed])).toEqual([
-      ['source', 'object', [], false, undefined],
-      ['greeting', 'string', [], false, undefined],
-      ['mode', 'string', [], true, ['fast', 'slow']],
-      ['flags', 'array', [], false, undefined],
-      ['target', 'object', ['namespace', 'port'], false, undefined],
-      ['inferred', 'array', [], true, undefined],
+    expect(declaredParams(pipeline).map((d) => [d.name, d.type, d.keys, d.defaultKeys, d.hasDefault, d.allowed])).toEqual([
+      ['source', 'object', [], [], false, undefined],
+      ['greeting', 'string', [], [], false, undefined],
+      ['mode', 'string', [], [], true, ['fast', 'slow']],
+      ['flags', 'array', [], [], false, undefined],
+      ['target', 'object', ['namespace', 'port'], [], false, undefined],
+      ['inferred', 'array', [], [], true, undefined],
+      ['endpoint', 'object', ['host', 'port'], ['port'], true, undefined],
     ]);
   });
 });
@@ -52,6 +54,15 @@ describe('checkRunParams', () => {
       ],
     },
   ];
+
+  it('an object param need not repeat the keys its default gives, as Tekton counts them provided', () => {
+    const out = check([...required, { name: 'endpoint', properties: [{ name: 'host', value: 'h' }] }]);
+    expect(out.errors).toEqual([]);
+    expect(out.params.at(-1)).toEqual({ name: 'endpoint', value: { host: 'h' } });
+    expect(check([...required, { name: 'endpoint', properties: [{ name: 'port', value: '80' }] }]).errors).toEqual([
+      { path: 'input.params[3].properties', message: '"endpoint" needs keys "host"' },
+    ]);
+  });
 
   it('passes every type on as Tekton reads it: string, array, object', () => {
     expect(check(required)).toEqual({
@@ -82,7 +93,7 @@ describe('checkRunParams', () => {
     ).toEqual([
       {
         path: 'input.params[0].name',
-        message: 'pipeline p declares no param "nope"; its params: greeting, mode, flags, target, inferred',
+        message: 'pipeline p declares no param "nope"; its params: greeting, mode, flags, target, inferred, endpoint',
       },
       { path: 'input.params[1].values', message: '"greeting" is a string param: give `value`' },
       { path: 'input.params[2]', message: 'give exactly one of `value` (string), `values` (array) and `properties` (object)' },

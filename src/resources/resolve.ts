@@ -3,7 +3,8 @@ import { apiVersion, type KubeObject, kinds } from '../kube/kinds.js';
 import { str } from '../kube/read.js';
 import { type ResourceTypeSpec, resourceType } from './catalog.js';
 import type { ResourceParam, SecretRef } from './PipelineResourceObject.js';
-import type { TektonParamValue, TektonWorkspaceBinding } from './runInputs.js';
+import type { TektonParamValue } from './runInputs.js';
+import type { TektonWorkspaceBinding } from './runWorkspaces.js';
 import { provenanceAnnotation, provenanceEntries, type ResourceUsage, runResources, type Slot } from './tekton.js';
 import type { FieldError } from './validation.js';
 

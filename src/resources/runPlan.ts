@@ -19,16 +19,14 @@ import {
 } from './resolve.js';
 import {
   checkRunParams,
-  checkRunWorkspaces,
   checkTaskRunTemplate,
   checkTimeouts,
   declaredParams,
   type RunParamInput,
   type TaskRunTemplateInput,
   type TimeoutsInput,
-  type WorkspaceInput,
-  type WorkspaceReferences,
 } from './runInputs.js';
+import { checkRunWorkspaces, type WorkspaceInput, type WorkspaceReferences } from './runWorkspaces.js';
 import { maxRecordedResources, readPipelineSlots } from './tekton.js';
 import { dns1123Subdomain, type FieldError, validatePipelineResourceInput } from './validation.js';
 

@@ -2,13 +2,13 @@ import { describe, expect, it } from 'vitest';
 import type { KubeObject } from '../../src/kube/kinds.js';
 import {
   checkRunParams,
-  checkRunWorkspaces,
   checkTaskRunTemplate,
   checkTimeouts,
   declaredParams,
   parseGoDuration,
   runInputBounds,
 } from '../../src/resources/runInputs.js';
+import { checkRunWorkspaces } from '../../src/resources/runWorkspaces.js';
 
 const pipeline: KubeObject = {
   metadata: { name: 'p' },

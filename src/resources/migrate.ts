@@ -312,7 +312,7 @@ class Migrator {
       : "the cluster resolver's default-namespace (no namespace was given)";
     this.changes.push({
       path: `${path}.taskRef`,
-      message: `task "${taskName}": the reference to ClusterTask "${clusterTask}" is now a cluster resolver reference to Task "${clusterTask}" in ${where}`,
+      message: `task "${taskName}": the reference to ClusterTask "${clusterTask}" is now a cluster resolver reference to Task "${clusterTask}" in ${where} (resolver references need Tekton's enable-api-fields beta, its default)`,
     });
     this.notCarried.push({
       path: `${path}.taskRef`,

@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto';
 import { apiVersion, type KubeObject, kinds } from '../kube/kinds.js';
 import { catalogName, type ResourceTypeSpec, resourceType } from './catalog.js';
 import type { ResourceParam, SecretRef } from './PipelineResourceObject.js';
+import type { TektonParamValue } from './runInputs.js';
+import type { TektonWorkspaceBinding } from './runWorkspaces.js';
 import { provenanceAnnotation, provenanceRecords, type ResourceUsage, runResources, type Slot } from './tekton.js';
 import type { FieldError } from './validation.js';
 
@@ -18,6 +20,15 @@ export const secretWorkspaceName = (slot: string, fieldName: string) => `${slot}
 
 /** The workspace the ConfigMap of a `config` slot arrives in: `<slot>-files`, one file per key. */
 export const configWorkspaceName = (slot: string) => `${slot}-files`;
+
+/** Every workspace a slot's resource may bind: one per secret field of its type, and a `config` slot's files. */
+export function slotWorkspaceNames(slot: Slot): string[] {
+  const spec = resourceType(slot.type);
+  return [
+    ...(spec?.params.filter((p) => p.secret).map((p) => secretWorkspaceName(slot.name, p.name)) ?? []),
+    ...(spec?.name === 'config' ? [configWorkspaceName(slot.name)] : []),
+  ];
+}
 
 export interface WorkspaceBinding {
   name: string;
@@ -282,7 +293,11 @@ export interface PipelineRunPlan {
   pipeline: string;
   generateName: string;
   slots: readonly ResolvedSlot[];
-  params: readonly { name: string; value: string }[];
+  params: readonly { name: string; value: TektonParamValue }[];
+  /** The caller's workspace bindings, after the slots'. */
+  workspaces?: readonly TektonWorkspaceBinding[];
+  timeouts?: { pipeline?: string; tasks?: string; finally?: string };
+  taskRunTemplate?: { serviceAccountName?: string; podTemplate?: { nodeSelector: Record<string, string> } };
 }
 
 /** A PipelineRun to create: named by the apiserver from `generateName`. */
@@ -292,18 +307,21 @@ export interface PipelineRunManifest {
   metadata: { generateName: string; namespace: string; annotations: Record<string, string> };
   spec: {
     pipelineRef: { name: string };
-    params: { name: string; value: string | Record<string, string> }[];
-    workspaces?: WorkspaceBinding[];
+    params: { name: string; value: TektonParamValue }[];
+    workspaces?: TektonWorkspaceBinding[];
+    timeouts?: PipelineRunPlan['timeouts'];
+    taskRunTemplate?: PipelineRunPlan['taskRunTemplate'];
   };
 }
 
 /**
  * The PipelineRun: slot params (by slot name), then the caller's params as
- * given; slot workspaces in slot order; the provenance annotation. Nothing else.
+ * given; slot workspaces in slot order, then the caller's; timeouts and the
+ * TaskRun template when given; the provenance annotation. Nothing else.
  */
 export function buildPipelineRun(plan: PipelineRunPlan): PipelineRunManifest {
   const slots = [...plan.slots].sort((a, b) => (a.slot < b.slot ? -1 : 1));
-  const workspaces = slots.flatMap((s) => s.workspaces);
+  const workspaces: TektonWorkspaceBinding[] = [...slots.flatMap((s) => s.workspaces), ...(plan.workspaces ?? [])];
   return {
     apiVersion: apiVersion(kinds.PipelineRun),
     kind: kinds.PipelineRun.kind,
@@ -316,6 +334,8 @@ export function buildPipelineRun(plan: PipelineRunPlan): PipelineRunManifest {
       pipelineRef: { name: plan.pipeline },
       params: [...slots.map((s) => ({ name: s.slot, value: s.values })), ...plan.params.map((p) => ({ ...p }))],
       ...(workspaces.length ? { workspaces } : {}),
+      ...(plan.timeouts ? { timeouts: plan.timeouts } : {}),
+      ...(plan.taskRunTemplate ? { taskRunTemplate: plan.taskRunTemplate } : {}),
     },
   };
 }

@@ -14,7 +14,18 @@ import {
   type SlotFilling,
   type SlotOverride,
   slotSources,
+  slotWorkspaceNames,
 } from './resolve.js';
+import {
+  checkRunParams,
+  checkTaskRunTemplate,
+  checkTimeouts,
+  declaredParams,
+  type RunParamInput,
+  type TaskRunTemplateInput,
+  type TimeoutsInput,
+} from './runInputs.js';
+import { checkRunWorkspaces, type WorkspaceInput, type WorkspaceReferences } from './runWorkspaces.js';
 import { maxRecordedResources, readPipelineSlots } from './tekton.js';
 import { dns1123Subdomain, type FieldError, validatePipelineResourceInput } from './validation.js';
 
@@ -29,7 +40,10 @@ export interface RunPipelineArgs {
   pipeline: string;
   generateName?: string | null;
   overrides?: readonly SlotOverride[] | null;
-  params?: readonly { name: string; value: string }[] | null;
+  params?: readonly RunParamInput[] | null;
+  workspaces?: readonly WorkspaceInput[] | null;
+  timeouts?: TimeoutsInput | null;
+  taskRunTemplate?: TaskRunTemplateInput | null;
 }
 
 /** The names in the input, checked before anything is read. */
@@ -50,10 +64,20 @@ export function checkRunNames(input: { namespace: string; pipeline: string; gene
   return errors;
 }
 
-/** Every Secret and ConfigMap the slots use must exist, and a ConfigMap must hold the keys asked for. */
-async function checkReferences(kube: KubeClient, namespace: string, slots: readonly ResolvedSlot[]): Promise<void> {
-  const secretNames = [...new Set(slots.flatMap((s) => s.secretNames.map((x) => x.name)))];
-  const configMaps = slots.flatMap((s) => (s.configMap ? [s.configMap] : []));
+/**
+ * Every Secret and ConfigMap the slots and the caller's workspaces use must
+ * exist, and a ConfigMap must hold the keys asked for.
+ */
+async function checkReferences(
+  kube: KubeClient,
+  namespace: string,
+  slots: readonly ResolvedSlot[],
+  workspaces: WorkspaceReferences,
+): Promise<void> {
+  const secretNames = [
+    ...new Set([...slots.flatMap((s) => s.secretNames.map((x) => x.name)), ...workspaces.secrets.map((x) => x.name)]),
+  ];
+  const configMaps = [...slots.flatMap((s) => (s.configMap ? [s.configMap] : [])), ...workspaces.configMaps];
   const [secrets, maps] = await Promise.all([
     Promise.all(secretNames.map((n) => readCoreAsCaller(kube, 'Secret', namespace, n, { metadataOnly: true }))),
     // A ConfigMap's keys are needed only when some are asked for; its data is not secret.
@@ -110,6 +134,12 @@ export async function planRun(kube: KubeClient, input: RunPipelineArgs): Promise
   const bound = new Map((binding ? bindingEntries(binding) : []).map((e) => [e.slot, e.resourceName]));
   const { sources, errors } = slotSources(slots, bound, input.overrides ?? []);
   errors.push(...checkPlainParams(input.params ?? [], slots));
+  const params = checkRunParams(input.pipeline, input.params ?? [], declaredParams(pipeline), slots);
+  const slotWorkspaces = slots.flatMap((s) => slotWorkspaceNames(s));
+  const workspaces = checkRunWorkspaces(input.pipeline, input.workspaces ?? [], pipeline, slotWorkspaces);
+  const timeouts = checkTimeouts(input.timeouts ?? {});
+  const template = checkTaskRunTemplate(input.taskRunTemplate ?? {});
+  errors.push(...params.errors, ...workspaces.errors, ...timeouts.errors, ...template.errors);
 
   const fillings: SlotFilling[] = [];
   for (const s of sources.filter((x) => x.kind === 'inline')) {
@@ -167,14 +197,17 @@ export async function planRun(kube: KubeClient, input: RunPipelineArgs): Promise
     if (r.slot) resolved.push(r.slot);
   }
   if (errors.length) throw new ValidationError(errors);
-  await checkReferences(kube, namespace, resolved);
+  await checkReferences(kube, namespace, resolved, workspaces.references);
 
   return buildPipelineRun({
     namespace,
     pipeline: input.pipeline,
     generateName: input.generateName ?? `${input.pipeline}-`,
     slots: resolved,
-    params: input.params ?? [],
+    params: params.params,
+    workspaces: workspaces.workspaces,
+    ...(timeouts.timeouts ? { timeouts: timeouts.timeouts } : {}),
+    ...(template.template ? { taskRunTemplate: template.template } : {}),
   });
 }
 

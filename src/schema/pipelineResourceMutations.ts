@@ -38,7 +38,7 @@ export const SecretRefInput = builder.inputType('SecretRefInput', {
     secretKey: t.string({ required: true, description: 'The key within the Secret.' }),
   }),
 });
-const LabelInput = builder.inputType('LabelInput', {
+export const LabelInput = builder.inputType('LabelInput', {
   description: 'A Kubernetes label.',
   fields: (t) => ({
     key: t.string({

@@ -139,10 +139,46 @@ const KeyToPathRef = builder.objectRef<{ key: string; path: string }>('Workspace
   }),
 });
 
+const workspaceSources = {
+  EMPTY_DIR: 'emptyDir',
+  PERSISTENT_VOLUME_CLAIM: 'persistentVolumeClaim',
+  VOLUME_CLAIM_TEMPLATE: 'volumeClaimTemplate',
+  CONFIG_MAP: 'configMap',
+  SECRET: 'secret',
+  PROJECTED: 'projected',
+  CSI: 'csi',
+} as const;
+
+const WorkspaceSourceEnum = builder.enumType('WorkspaceSource', {
+  description: 'What kind of volume a run binds a workspace to.',
+  values: Object.fromEntries(
+    Object.entries(workspaceSources).map(([value, field]) => [value, { description: `\`${field}\`.` }]),
+  ) as Record<keyof typeof workspaceSources, { description: string }>,
+});
+
 const RunWorkspaceRef = builder.objectRef<unknown>('PipelineRunWorkspace').implement({
   description: 'A workspace the run binds (`spec.workspaces`). References only: never a Secret’s value.',
   fields: (t) => ({
     name: t.string({ description: 'The workspace name, e.g. `repo-authToken`.', resolve: (w) => str(w, 'name') ?? '' }),
+    source: t.field({
+      type: WorkspaceSourceEnum,
+      nullable: true,
+      description: 'The kind of volume it is bound to; null when none Tekton knows.',
+      resolve: (w) =>
+        (Object.entries(workspaceSources).find(([, field]) => (w as Record<string, unknown>)?.[field] != null)?.[0] as
+          | keyof typeof workspaceSources
+          | undefined) ?? null,
+    }),
+    claimName: t.string({
+      nullable: true,
+      description: 'The PersistentVolumeClaim it is bound to; null when not an existing claim.',
+      resolve: (w) => str(w, 'persistentVolumeClaim', 'claimName') ?? null,
+    }),
+    subPath: t.string({
+      nullable: true,
+      description: 'The directory of the volume it sees; null for the whole volume.',
+      resolve: (w) => str(w, 'subPath') ?? null,
+    }),
     secretName: t.string({
       nullable: true,
       description: 'The Secret it is bound to; null when not a Secret.',

@@ -40,6 +40,18 @@ const resource = (name: string, type: string, params: Record<string, string>, se
   },
 });
 
+/** A test pipeline that also declares `params` and `workspaces` of its own, after its slots'. */
+const declaring = (
+  p: ReturnType<typeof pipeline>,
+  more: { params?: Record<string, unknown>[]; workspaces?: Record<string, unknown>[] },
+) => ({
+  ...p,
+  body: {
+    ...p.body,
+    spec: { ...p.body.spec, params: [...p.body.spec.params, ...(more.params ?? [])], workspaces: more.workspaces ?? [] },
+  },
+});
+
 const allSlots = {
   source: 'git',
   pr: 'pullRequest',
@@ -131,7 +143,24 @@ beforeAll(async () => {
     resource('settings-no-map', 'config', { configMapName: 'no-such-map' }),
     resource('settings-no-key', 'config', { configMapName: 'app-config', keys: 'app.yaml,nope.yaml' }),
     gitResource('app-repo', 'https://github.com/example/api.git'),
-    pipeline('all-types', allSlots),
+    declaring(pipeline('all-types', allSlots), { params: [{ name: 'tag', type: 'string', default: 'latest' }] }),
+    declaring(pipeline('typed', { source: 'git' }), {
+      params: [
+        { name: 'greeting', type: 'string' },
+        { name: 'mode', type: 'string', default: 'fast', enum: ['fast', 'slow'] },
+        { name: 'flags', type: 'array' },
+        { name: 'target', type: 'object', properties: { namespace: { type: 'string' }, port: { type: 'string' } } },
+      ],
+      workspaces: [
+        { name: 'scratch' },
+        { name: 'data' },
+        { name: 'build' },
+        { name: 'conf' },
+        { name: 'creds' },
+        { name: 'cache', optional: true },
+      ],
+    }),
+    binding('typed', 'typed', { source: 'repo' }),
     binding('all-types', 'all-types', {
       source: 'repo',
       pr: 'pr',
@@ -319,6 +348,162 @@ describe('runPipeline resolves every built-in type', () => {
       type: 'image',
       paramsHash: sha('{"digest":"","url":"registry.example.com/one-off"}'),
     });
+  });
+});
+
+describe('runPipeline starts any real pipeline: params of every type, workspaces, timeouts, TaskRun template', () => {
+  const typedInput = {
+    pipeline: 'typed',
+    params: [
+      { name: 'greeting', value: 'yes' },
+      { name: 'flags', values: ['-v', 'on', '1_000'] },
+      {
+        name: 'target',
+        properties: [
+          { name: 'namespace', value: 'no' },
+          { name: 'port', value: '0b101' },
+        ],
+      },
+    ],
+    workspaces: [
+      { name: 'scratch', emptyDir: {} },
+      { name: 'data', persistentVolumeClaim: { claimName: 'shared-cache' }, subPath: 'runs' },
+      { name: 'build', volumeClaimTemplate: { storage: '1Gi', accessModes: ['ReadWriteOnce'] } },
+      { name: 'conf', configMap: { name: 'app-config', items: [{ key: 'log.yaml', path: 'log.yaml' }] } },
+      { name: 'creds', secret: { secretName: 'deployer' } },
+    ],
+    timeouts: { pipeline: '1h', tasks: '45m', finally: '10m' },
+    taskRunTemplate: { serviceAccountName: 'builder', nodeSelector: [{ key: 'kubernetes.io/os', value: 'linux' }] },
+  };
+
+  it('creates the run Tekton v1 reads, and YAML that a YAML 1.1 reader (kubectl) reads as the same object', async () => {
+    const out = await run(typedInput);
+    expect(out.__typename).toBe('RunPipelineSuccess');
+    const stored = await readRun(out.run.name);
+    expect(Object.keys(stored.spec).sort()).toEqual(['params', 'pipelineRef', 'taskRunTemplate', 'timeouts', 'workspaces']);
+    expect(stored.spec.params.slice(1)).toEqual([
+      { name: 'greeting', value: 'yes' },
+      { name: 'flags', value: ['-v', 'on', '1_000'] },
+      { name: 'target', value: { namespace: 'no', port: '0b101' } },
+    ]);
+    expect(stored.spec.workspaces).toEqual([
+      { name: 'scratch', emptyDir: {} },
+      { name: 'data', subPath: 'runs', persistentVolumeClaim: { claimName: 'shared-cache' } },
+      {
+        name: 'build',
+        volumeClaimTemplate: { spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } },
+      },
+      { name: 'conf', configMap: { name: 'app-config', items: [{ key: 'log.yaml', path: 'log.yaml' }] } },
+      { name: 'creds', secret: { secretName: 'deployer' } },
+    ]);
+    expect(stored.spec.timeouts).toEqual({ pipeline: '1h', tasks: '45m', finally: '10m' });
+    expect(stored.spec.taskRunTemplate).toEqual({
+      serviceAccountName: 'builder',
+      podTemplate: { nodeSelector: { 'kubernetes.io/os': 'linux' } },
+    });
+    expect(out.run.params.slice(1)).toEqual([
+      { name: 'greeting', value: 'yes', values: null, properties: null },
+      { name: 'flags', value: null, values: ['-v', 'on', '1_000'], properties: null },
+      { name: 'target', value: null, values: null, properties: props({ namespace: 'no', port: '0b101' }) },
+    ]);
+    expect(parse(out.yaml, { version: '1.1' }).spec).toEqual(stored.spec);
+    expect(out.yaml).toContain('value: "yes"');
+    // The graph reads back what it wrote.
+    const read = await eventually(async () => {
+      const res = await gw.gql(
+        `query($ns: String!, $name: String!) { pipelineRun(namespace: $ns, name: $name) {
+          workspaces { name source claimName subPath secretName configMapName } } }`,
+        { ns, name: out.run.name },
+      );
+      return res.data?.pipelineRun ?? undefined;
+    });
+    expect(read.workspaces.slice(-5)).toEqual([
+      { name: 'scratch', source: 'EMPTY_DIR', claimName: null, subPath: null, secretName: null, configMapName: null },
+      {
+        name: 'data',
+        source: 'PERSISTENT_VOLUME_CLAIM',
+        claimName: 'shared-cache',
+        subPath: 'runs',
+        secretName: null,
+        configMapName: null,
+      },
+      { name: 'build', source: 'VOLUME_CLAIM_TEMPLATE', claimName: null, subPath: null, secretName: null, configMapName: null },
+      { name: 'conf', source: 'CONFIG_MAP', claimName: null, subPath: null, secretName: null, configMapName: 'app-config' },
+      { name: 'creds', source: 'SECRET', claimName: null, subPath: null, secretName: 'deployer', configMapName: null },
+    ]);
+  });
+
+  it('refuses what does not fit the pipeline’s declarations, naming each field, and writes nothing', async () => {
+    const before = (await runsOf('typed')).length;
+    const out = await run({
+      ...typedInput,
+      params: [
+        { name: 'greting', value: 'hi' },
+        { name: 'flags', value: '-v' },
+        { name: 'target', properties: [{ name: 'namespace', value: 'a' }] },
+        { name: 'mode', value: 'medium' },
+      ],
+      workspaces: [
+        { name: 'scratch', emptyDir: {}, secret: { secretName: 'deployer' } },
+        { name: 'source-x', emptyDir: {} },
+      ],
+      timeouts: { pipeline: '1h', tasks: '2h' },
+      taskRunTemplate: { serviceAccountName: 'Builder' },
+    });
+    expect(out).toEqual({
+      __typename: 'ValidationError',
+      message: 'Invalid input: 13 problems',
+      fieldErrors: [
+        {
+          path: 'input.params[0].name',
+          message: 'pipeline typed declares no param "greting"; its params: greeting, mode, flags, target',
+        },
+        { path: 'input.params[1].value', message: '"flags" is an array param: give `values`' },
+        { path: 'input.params[2].properties', message: '"target" needs keys "port"' },
+        { path: 'input.params[3].value', message: '"mode" allows only "fast", "slow"' },
+        { path: 'input.params', message: 'pipeline typed requires param "greeting" (string, no default)' },
+        {
+          path: 'input.workspaces[0]',
+          message: 'give exactly one of `emptyDir`, `persistentVolumeClaim`, `volumeClaimTemplate`, `configMap`, `secret`',
+        },
+        {
+          path: 'input.workspaces[1].name',
+          message: 'pipeline typed declares no workspace "source-x"; its workspaces: scratch, data, build, conf, creds, cache',
+        },
+        { path: 'input.workspaces', message: 'pipeline typed requires workspace "data"' },
+        { path: 'input.workspaces', message: 'pipeline typed requires workspace "build"' },
+        { path: 'input.workspaces', message: 'pipeline typed requires workspace "conf"' },
+        { path: 'input.workspaces', message: 'pipeline typed requires workspace "creds"' },
+        { path: 'input.timeouts.tasks', message: 'must be within timeouts.pipeline (1h)' },
+        { path: 'input.taskRunTemplate.serviceAccountName', message: 'must be a DNS-1123 name' },
+      ],
+    });
+    expect(await runsOf('typed')).toHaveLength(before);
+  });
+
+  it('a Secret or ConfigMap a workspace binds must exist (the ConfigMap with the keys asked for)', async () => {
+    const withSecret = await run({
+      ...typedInput,
+      workspaces: typedInput.workspaces.map((w) =>
+        w.name === 'creds' ? { name: 'creds', secret: { secretName: 'absent' } } : w,
+      ),
+    });
+    expect(withSecret).toEqual({
+      __typename: 'NotFoundError',
+      message: `Secret ${ns}/absent not found`,
+      kind: 'Secret',
+      namespace: ns,
+      name: 'absent',
+    });
+    const withKey = await run({
+      ...typedInput,
+      workspaces: typedInput.workspaces.map((w) =>
+        w.name === 'conf' ? { name: 'conf', configMap: { name: 'app-config', items: [{ key: 'nope.yaml', path: 'n' }] } } : w,
+      ),
+    });
+    expect(withKey.fieldErrors).toEqual([
+      { path: 'input.workspaces[3].configMap', message: 'ConfigMap app-config has no key "nope.yaml"' },
+    ]);
   });
 });
 

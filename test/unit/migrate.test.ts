@@ -320,7 +320,7 @@ spec: {resources: {inputs: [{name: source, type: git}]}, steps: [{image: alpine}
       'task "check": ClusterTask is removed from Tekton, so "lint" is not found as one any more: create it as a Task named "lint" in namespace "ci", where the reference now resolves',
     ]);
     expect(m.changes.filter((c) => c.path === 'documents[0].spec.finally[0].taskRef').map((c) => c.message)).toEqual([
-      'task "notify": the reference to ClusterTask "send" is now a cluster resolver reference to Task "send" in namespace "ci"',
+      'task "notify": the reference to ClusterTask "send" is now a cluster resolver reference to Task "send" in namespace "ci" (resolver references need Tekton\'s enable-api-fields beta, its default)',
     ]);
     expect(notes('documents[1]')).toEqual([
       'Condition "is-main" is left out: Tekton v1 has no conditions; guard the tasks that used it with when expressions',

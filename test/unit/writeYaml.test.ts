@@ -1,3 +1,8 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
@@ -120,3 +125,27 @@ describe('writeYaml', () => {
     );
   }, 60_000);
 });
+
+it('the migrate CLI prints YAML that a YAML 1.1 reader reads as the migrated objects', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'migrate-cli-'));
+  const file = join(dir, 'legacy.yaml');
+  writeFileSync(
+    file,
+    `apiVersion: tekton.dev/v1beta1
+kind: PipelineRun
+metadata: {name: hello, namespace: ci}
+spec:
+  params: [{name: answer, value: "no"}, {name: size, value: "1_000"}]
+  pipelineSpec:
+    tasks: [{name: t, taskSpec: {steps: [{image: alpine, script: 'echo $(params.answer) $(params.size)'}]}}]
+`,
+  );
+  const tsx = new URL('../../node_modules/tsx/dist/cli.mjs', import.meta.url).pathname;
+  const script = new URL('../../scripts/migrate.ts', import.meta.url).pathname;
+  const { stdout } = await promisify(execFile)(process.execPath, [tsx, script, file]);
+  const [pipeline] = parseAllDocuments(stdout, { version: '1.1' }).map((d) => ('toJS' in d ? d.toJS() : undefined));
+  expect(pipeline.spec.params).toEqual([
+    { name: 'answer', type: 'string', default: 'no' },
+    { name: 'size', type: 'string', default: '1_000' },
+  ]);
+}, 60_000);

@@ -491,7 +491,7 @@ export async function subscriptionBench(o: SubscriptionBenchOptions): Promise<Su
     const s = subs;
     if (!(await until(120_000, () => s.count(probe.key) + s.ended.size >= o.subscribers))) {
       throw new Error(
-        `only ${s.count(probe.key)} of ${o.subscribers} subscribers received the first event (${s.ended.size} ended)`,
+        `only ${s.count(probe.key)} of ${o.subscribers} subscribers received the first event (${s.ended.size} ended); the gateway said: ${gw.output().trim().slice(-2000)}`,
       );
     }
     if (s.ended.size) {

@@ -111,6 +111,11 @@ export function useRateLimit(limit: Partial<RateLimit> = {}): { operations: Plug
       (ctx) => bucketsOf(ctx).operations.take(1, Date.now()),
       (ctx) => bucketsOf(ctx).subscriptions.take(1, Date.now()),
     ),
-    cost: charging((ctx) => bucketsOf(ctx).cost.take(estimatedCost(ctx) ?? 0, Date.now())),
+    // A subscription's estimated cost is what each of its events costs, once per group, not what its start costs:
+    // its start is charged to the start budget above (its cost still has to be within MAX_COST).
+    cost: charging(
+      (ctx) => bucketsOf(ctx).cost.take(estimatedCost(ctx) ?? 0, Date.now()),
+      () => true,
+    ),
   };
 }

@@ -18,6 +18,7 @@ import type { ResourceCache } from './kube/ResourceCache.js';
 import type { ReadMode } from './loaders.js';
 import type { GatewayMetrics } from './metrics.js';
 import { schema } from './schema/index.js';
+import { SseReservations } from './sseReservations.js';
 import { PushOutlet } from './subscriptions/FanOut.js';
 import { defaultSubscriptionLimits, type SubscriptionLimits } from './subscriptions/limits.js';
 import { webSocketSink } from './subscriptions/sinks.js';
@@ -185,10 +186,24 @@ export function createApp(options: AppOptions): App {
         release();
       });
     }
+    // graphql-sse's single connection mode (a reservation and its token): streams carrying many operations.
+    if (path === yoga.graphqlEndpoint && SseReservations.handles(req))
+      return void reservations.handle(req, res).catch((err: unknown) => {
+        logger.error({ err }, 'graphql-sse request failed');
+        if (!res.headersSent) refuse(res, { status: 500, code: 'INTERNAL_SERVER_ERROR', message: 'Unexpected error.' });
+        else res.destroy();
+      });
     return yoga.handle(req, res);
   };
   const server: Server = createServer(handle);
   const limits = { ...defaultWebSocketLimits, ...options.websocket };
+  const reservations = new SseReservations({
+    yoga,
+    authenticate: (req) => authenticate(deps, req.headers.authorization, req.socket.remoteAddress ?? ''),
+    logger,
+    // A reservation is a stream to be: it counts as one against the process's streams once opened.
+    limits: { maxReservations: limits.maxConnections, openWithinMs: 30_000, maxOperations: limits.maxSubscriptionsPerConnection },
+  });
   const wss = new WebSocketServer({
     server,
     path: yoga.graphqlEndpoint,
@@ -369,6 +384,7 @@ export function createApp(options: AppOptions): App {
       logger.info('shutting down: readiness off, finishing in-flight requests');
       // Sockets first, so subscribers reconnect elsewhere (1001: going away).
       for (const client of wss.clients) client.close(1001, 'Server shutting down');
+      reservations.close();
       await wsServer.dispose();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();

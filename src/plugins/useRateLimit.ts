@@ -155,6 +155,11 @@ export function useRateLimit(
   };
   return {
     operations,
-    cost: charging((ctx) => bucketsOf(ctx.caller.username).cost.take(estimatedCost(ctx) ?? 0, Date.now())),
+    // A subscription's estimated cost is what each of its events costs, once per group, not what its start costs:
+    // its start is charged to the start budget above (its cost still has to be within MAX_COST).
+    cost: charging(
+      (ctx) => bucketsOf(ctx.caller.username).cost.take(estimatedCost(ctx) ?? 0, Date.now()),
+      () => true,
+    ),
   };
 }

@@ -104,4 +104,46 @@ describe('EventLog', () => {
     log.append(event(5, 'r', 10));
     expect(log.since('4')).toBeUndefined();
   });
+
+  it('resumes from a cursor with exactly the events after it, and from the newest with none', () => {
+    const log = new EventLog({ maxEvents: 10 });
+    log.completeFrom('1');
+    for (const rv of [2, 3, 4]) log.append(event(rv, 'r', 10));
+    expect(versions(log.since('v1:2'))).toEqual([3, 4]);
+    expect(versions(log.since('v1:4'))).toEqual([]);
+    expect(versions(log.since('v1:1'))).toEqual([2, 3, 4]);
+    // Older than the floor, or not a position at all: RESYNC.
+    expect(log.since('v1:0')).toBeUndefined();
+    expect(log.since('not a cursor')).toBeUndefined();
+  });
+
+  it('keeps its order across the wrap-around of its ring (the 25th event into 10 places)', () => {
+    const log = new EventLog({ maxEvents: 10, maxBytes: 1024 * 1024 });
+    log.completeFrom('100');
+    for (let rv = 101; rv <= 125; rv++) log.append(event(rv, `r${rv % 3}`, 10));
+    expect(log.size).toBe(10);
+    expect(versions(log.since('v1:115'))).toEqual([116, 117, 118, 119, 120, 121, 122, 123, 124, 125]);
+    expect(versions(log.since('v1:120'))).toEqual([121, 122, 123, 124, 125]);
+    expect(log.since('v1:114')).toBeUndefined();
+  });
+
+  it('a relist cursor resumes inside the relist; another relist id (another replica) is RESYNC', () => {
+    const log = new EventLog();
+    log.completeFrom('10');
+    const relisted = (rv: number, index: number, type: ReflectorEvent['type']): ReflectorEvent => {
+      const e = event(rv, `d${index}`, 10, type);
+      const position = { version: '20', relist: { id: 'abcdef012345', index } };
+      return { ...e, position, cursor: `v1:20:abcdef012345:${index}` };
+    };
+    log.append(event(11, 'r', 10));
+    log.append(relisted(15, 0, 'MODIFIED'));
+    log.append(relisted(12, 1, 'DELETED'));
+    log.append(relisted(13, 2, 'DELETED'));
+    log.append(event(21, 'r', 10));
+    expect(versions(log.since('v1:20:abcdef012345:0'))).toEqual([12, 13, 21]);
+    expect(versions(log.since('v1:20:abcdef012345:2'))).toEqual([21]);
+    expect(log.since('v1:20:fedcba987654:0')).toBeUndefined();
+    // A bare version inside the relist replays the whole relist: it can repeat events, never skip one.
+    expect(versions(log.since('20'))).toEqual([15, 12, 13, 21]);
+  });
 });

@@ -9,6 +9,7 @@ import { type Authenticator, bearerToken, TooManyFailedTokens } from './auth/Aut
 import type { Authorizer } from './auth/Authorizer.js';
 import { type Caller, localCaller } from './auth/Caller.js';
 import { type Context, defaultSubscriptionLimits, type SubscriptionLimits } from './context.js';
+import { graphiqlPage } from './graphiql.js';
 import type { KubeClient } from './kube/KubeClient.js';
 import type { ResourceCache } from './kube/ResourceCache.js';
 import { ObjectLoaders, type ReadMode } from './loaders.js';
@@ -126,6 +127,7 @@ export function createGateway(deps: GatewayDeps): YogaServerInstance<ServerConte
   const http = { ...defaultHttpPolicy, ...deps.http };
   const yaml = { ...defaultYamlLimits, ...http.yaml };
   const rate = useRateLimit(http.rate);
+  let graphiqlHtml: string | undefined;
   return createYoga<ServerContext, Context>({
     schema: deps.schema,
     graphqlEndpoint: '/graphql',
@@ -151,6 +153,8 @@ export function createGateway(deps: GatewayDeps): YogaServerInstance<ServerConte
       useIntrospectionSwitch(http.introspection),
     ],
     graphiql: { subscriptionsProtocol: 'WS', title: 'Tekton resources' },
+    // From the installed package, inlined: the page loads nothing from another host (src/graphiql.ts).
+    renderGraphiQL: (options) => (graphiqlHtml ??= graphiqlPage(options)),
     // Unexpected errors become "Unexpected error." with code INTERNAL_SERVER_ERROR; the cause is logged.
     maskedErrors: true,
     logging: {

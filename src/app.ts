@@ -9,7 +9,7 @@ import type { AuthFailureLimit } from './auth/AuthFailureLimiter.js';
 import { Authorizer, type ReviewCacheLimits } from './auth/Authorizer.js';
 import type { Caller } from './auth/Caller.js';
 import { reviewSession } from './auth/sessions.js';
-import { browserGuards, isEventStream, type Refusal } from './browserGuards.js';
+import { browserGuards, isEventStream, isGraphiQLPage, type Refusal } from './browserGuards.js';
 import type { MetricsAccess } from './config.js';
 import { defaultSubscriptionLimits, type SubscriptionLimits } from './context.js';
 import type { KubeClient } from './kube/KubeClient.js';
@@ -139,7 +139,27 @@ export function createApp(options: AppOptions): App {
     res.once('finish', () =>
       stop({ path: ['/graphql', '/healthz', '/readyz', '/metrics'].includes(path) ? path : 'other', status: res.statusCode }),
     );
-    const refusal = guards.host(req) ?? (isEventStream(req) ? guards.origin(req) : undefined);
+    const wrongHost = guards.host(req);
+    if (wrongHost) return refuse(res, wrongHost);
+    if (path === yoga.graphqlEndpoint && req.method !== 'OPTIONS' && !isGraphiQLPage(req)) {
+      // Who calls is settled first: a missing or bad token hears 401, never about CSRF, Origin or the body
+      // (a router that forgot to forward the token must be told so). The caller rides on to yoga's context.
+      return void authenticate(deps, req.headers.authorization, req.socket.remoteAddress ?? '').then(
+        (caller) => serve(req, res, path, caller),
+        (err: unknown) => {
+          if (err instanceof GraphQLError && typeof err.extensions.code === 'string') {
+            const http = err.extensions.http as { status: number; headers?: Record<string, string> };
+            return refuse(res, { status: http.status, code: err.extensions.code, message: err.message }, http.headers);
+          }
+          logger.error({ err }, 'authentication failed');
+          refuse(res, { status: 500, code: 'INTERNAL_SERVER_ERROR', message: 'Unexpected error.' });
+        },
+      );
+    }
+    serve(req, res, path, undefined);
+  };
+  const serve = (req: IncomingMessage, res: ServerResponse, path: string, caller: Caller | undefined) => {
+    const refusal = isEventStream(req) ? guards.origin(req) : undefined;
     if (refusal) return refuse(res, refusal);
     if (path === '/metrics') {
       // Without a token, metrics are only on the metrics port (if any): this port does not have them.
@@ -174,7 +194,7 @@ export function createApp(options: AppOptions): App {
         release();
       });
     }
-    return yoga.handle(req, res);
+    return yoga.handle(req, res, caller ? { caller } : {});
   };
   const server: Server = createServer(handle);
   const limits = { ...defaultWebSocketLimits, ...options.websocket };

@@ -231,7 +231,7 @@ describe('the graph', () => {
     ]);
   });
 
-  it('answers null for an ID that is no global ID or names no type of node, and the others still', async () => {
+  it('answers null and NOT_FOUND for an ID that is no global ID, names no type of node or no object, and the others still', async () => {
     // Found by the hostile-tenant property test: these failed the whole field with an untyped error.
     const id = (typename: string, key: string) => Buffer.from(`${typename}:${key}`).toString('base64');
     const ids = [
@@ -244,10 +244,27 @@ describe('the graph', () => {
       id('Pipeline', ''),
     ];
     const many = await gw.gql('query($ids: [ID!]!) { nodes(ids: $ids) { __typename ... on Pipeline { name } } }', { ids });
-    expect(many).toEqual({ data: { nodes: [{ __typename: 'Pipeline', name: 'build' }, null, null, null, null, null, null] } });
+    expect(many.data).toEqual({ nodes: [{ __typename: 'Pipeline', name: 'build' }, null, null, null, null, null, null] });
+    expect(many.errors?.map((e) => [e.extensions?.code, e.path])).toEqual(
+      [1, 2, 3, 4, 5, 6].map((i) => ['NOT_FOUND', ['nodes', i]]),
+    );
     for (const bad of ids.slice(1)) {
-      expect(await gw.gql('query($id: ID!) { node(id: $id) { __typename } }', { id: bad })).toEqual({ data: { node: null } });
+      const one = await gw.gql('query($id: ID!) { node(id: $id) { __typename } }', { id: bad });
+      expect(one.data).toEqual({ node: null });
+      expect(one.errors?.map((e) => [e.extensions?.code, e.path])).toEqual([['NOT_FOUND', ['node']]]);
     }
+    const gone = await gw.gql('query($id: ID!) { node(id: $id) { __typename } }', { id: id('Pipeline', `${ns}/gone`) });
+    expect(gone).toEqual({
+      data: { node: null },
+      errors: [
+        {
+          message: `There is no Pipeline ${ns}/gone.`,
+          path: ['node'],
+          locations: [{ line: 1, column: 19 }],
+          extensions: { code: 'NOT_FOUND' },
+        },
+      ],
+    });
   });
 
   it('lists namespaces and what each holds', async () => {

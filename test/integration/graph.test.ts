@@ -282,11 +282,11 @@ describe('the graph', () => {
 
   it('draws the namespace: nodes, and edges for bindings, runs and use', async () => {
     const res = await gw.gql(
-      `{ resourceGraph(namespace: "${ns}") { nodes { id kind name label } edges { from to kind label } } }`,
+      `{ resourceGraph(namespace: "${ns}") { nodes { objectId kind name label } edges { from to kind label } } }`,
     );
     expect(res.errors).toBeUndefined();
     const { nodes, edges } = res.data.resourceGraph;
-    const name = (id: string) => nodes.find((n: { id: string }) => n.id === id)?.name;
+    const name = (id: string) => nodes.find((n: { objectId: string }) => n.objectId === id)?.name;
     expect(nodes.map((n: { kind: string; name: string; label: string | null }) => `${n.kind} ${n.name} ${n.label}`)).toEqual([
       'RESOURCE app-image image',
       'RESOURCE app-repo git',

@@ -280,6 +280,25 @@ describe('the graph', () => {
     });
   });
 
+  it('counts every connection over all its pages', async () => {
+    const res = await gw.gql(`{
+      pipelineResources(namespace: "${ns}", first: 1) { totalCount edges { node { name } } }
+      pipelines(namespace: "${ns}", first: 1) { totalCount }
+      resourceBindings(namespace: "${ns}", first: 1) { totalCount }
+      pipelineRuns(namespace: "${ns}", first: 1) { totalCount }
+      tasks(namespace: "${ns}", first: 1) { totalCount }
+    }`);
+    expect(res).toEqual({
+      data: {
+        pipelineResources: { totalCount: 3, edges: [{ node: { name: 'app-image' } }] },
+        pipelines: { totalCount: 2 },
+        resourceBindings: { totalCount: 2 },
+        pipelineRuns: { totalCount: 1 },
+        tasks: { totalCount: 1 },
+      },
+    });
+  });
+
   it('draws the namespace: nodes, and edges for bindings, runs and use', async () => {
     const res = await gw.gql(
       `{ resourceGraph(namespace: "${ns}") { nodes { objectId kind name label } edges { from to kind label } } }`,

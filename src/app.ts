@@ -16,6 +16,7 @@ import type { KubeClient } from './kube/KubeClient.js';
 import type { ResourceCache } from './kube/ResourceCache.js';
 import type { ReadMode } from './loaders.js';
 import { GatewayMetrics } from './metrics.js';
+import { type PersistedDocuments, persistedDocumentErrors, persistedDocumentId } from './persistedDocuments.js';
 import { schema } from './schema/index.js';
 import { authenticate, createGateway, defaultHttpPolicy, type HttpPolicy } from './yoga.js';
 
@@ -122,6 +123,7 @@ export function createApp(options: AppOptions): App {
   };
   if (!options.metrics) deps.metrics.watch(cache);
   const maxBodyBytes = options.http?.maxBodyBytes ?? defaultHttpPolicy.maxBodyBytes;
+  const trustedDocuments = options.http?.persistedDocuments;
   const metricsToken = options.metricsAccess?.token;
   const yoga = createGateway(deps);
   const guards = browserGuards({
@@ -311,7 +313,9 @@ export function createApp(options: AppOptions): App {
           closeConnection: (code: number, reason: string) => ctx.extra.socket.close(code, reason),
           params: payload,
         });
-        const document = parse(payload.query);
+        const query = trustedDocuments ? trustedQuery(trustedDocuments, payload) : payload.query;
+        if (query instanceof GraphQLError) return [query];
+        const document = parse(query);
         const errors = validate(s, document);
         if (errors.length) return errors;
         ctx.extra.operations.add(id);
@@ -382,6 +386,28 @@ export function createApp(options: AppOptions): App {
       logger.info('stopped');
     },
   };
+}
+
+/**
+ * A WebSocket subscription's document in trusted-documents mode: graphql-ws requires a `query` string, so a client
+ * sends `""` and names the document by `documentId` (or `extensions.persistedQuery.sha256Hash`).
+ */
+function trustedQuery(
+  documents: PersistedDocuments,
+  payload: { query: string; extensions?: unknown; documentId?: unknown },
+): string | GraphQLError {
+  const id = persistedDocumentId(payload);
+  const refusal = payload.query
+    ? persistedDocumentErrors.arbitrary()
+    : id === null
+      ? persistedDocumentErrors.missingId()
+      : documents.has(id)
+        ? undefined
+        : persistedDocumentErrors.unknown();
+  // Without the HTTP status, which means nothing on a socket.
+  return refusal
+    ? new GraphQLError(refusal.message, { extensions: { code: refusal.extensions.code } })
+    : (documents.get(id as string) as string);
 }
 
 /** Answers before reading the body, and closes the connection so the unread body goes with it. */

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { type KindName, kinds } from './kube/kinds.js';
+import { loadPersistedDocuments, type PersistedDocuments, PersistedDocumentsError } from './persistedDocuments.js';
 
 const serviceAccountToken = '/var/run/secrets/kubernetes.io/serviceaccount/token';
 
@@ -45,6 +46,7 @@ const schema = z.object({
   metricsOperationNames: z.coerce.number().int().min(0).max(10_000),
   metricsPort: z.coerce.number().int().min(1).max(65535).optional(),
   metricsTokenFile: z.string().min(1).optional(),
+  persistedDocuments: z.string().min(1).optional(),
   yamlMaxBytes: limit,
   yamlMaxDepth: limit,
   yamlMaxAliases: limit,
@@ -120,6 +122,8 @@ export interface Config {
   limits: Record<LimitName, number>;
   /** Who may read /metrics (docs/operations.md). */
   metrics: MetricsAccess;
+  /** Trusted documents: when set, only these operations run, by id; arbitrary operations are refused. */
+  persistedDocuments: PersistedDocuments | undefined;
 }
 
 /** Where /metrics is served, and to whom. */
@@ -211,6 +215,7 @@ const settings = {
   metricsOperationNames: { env: 'METRICS_OPERATION_NAMES', default: '100' },
   metricsPort: { env: 'METRICS_PORT', default: undefined },
   metricsTokenFile: { env: 'METRICS_TOKEN_FILE', default: undefined },
+  persistedDocuments: { env: 'PERSISTED_DOCUMENTS', default: undefined },
   yamlMaxBytes: { env: 'YAML_MAX_BYTES', default: '131072' },
   yamlMaxDepth: { env: 'YAML_MAX_DEPTH', default: '32' },
   yamlMaxAliases: { env: 'YAML_MAX_ALIASES', default: '100' },
@@ -261,6 +266,7 @@ const flagNames: Record<keyof typeof settings, string> = {
   metricsOperationNames: 'metrics-operation-names',
   metricsPort: 'metrics-port',
   metricsTokenFile: 'metrics-token-file',
+  persistedDocuments: 'persisted-documents',
   yamlMaxBytes: 'yaml-max-bytes',
   yamlMaxDepth: 'yaml-max-depth',
   yamlMaxAliases: 'yaml-max-aliases',
@@ -395,5 +401,16 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
       operationNames: c.metricsOperationNames,
     },
     namespaces: c.namespaces,
+    persistedDocuments: c.persistedDocuments === undefined ? undefined : readPersistedDocuments(c.persistedDocuments),
   };
+}
+
+function readPersistedDocuments(path: string): PersistedDocuments {
+  try {
+    return loadPersistedDocuments(path);
+  } catch (err) {
+    if (err instanceof PersistedDocumentsError)
+      throw new ConfigError(`invalid --persisted-documents / PERSISTED_DOCUMENTS: ${err.message}`);
+    throw err;
+  }
 }

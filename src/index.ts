@@ -81,6 +81,7 @@ async function main(): Promise<void> {
       introspection: config.introspection,
       corsOrigins: config.corsOrigins,
       maxBodyBytes: config.limits.maxBodyBytes,
+      persistedDocuments: config.persistedDocuments,
       query: {
         maxDepth: config.limits.maxDepth,
         maxAliases: config.limits.maxAliases,

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
+import { usePersistedOperations } from '@graphql-yoga/plugin-persisted-operations';
 import { GraphQLError, type GraphQLSchema } from 'graphql';
 import { createYoga, useExecutionCancellation, type YogaServerInstance } from 'graphql-yoga';
 import type { Logger } from 'pino';
@@ -14,6 +15,7 @@ import type { KubeClient } from './kube/KubeClient.js';
 import type { ResourceCache } from './kube/ResourceCache.js';
 import { ObjectLoaders, type ReadMode } from './loaders.js';
 import type { GatewayMetrics } from './metrics.js';
+import { type PersistedDocuments, persistedDocumentErrors, persistedDocumentId } from './persistedDocuments.js';
 import { type ExecutionBudget, useExecutionBudget } from './plugins/useExecutionBudget.js';
 import { useIntrospectionSwitch } from './plugins/useIntrospectionSwitch.js';
 import { useMetrics } from './plugins/useMetrics.js';
@@ -60,6 +62,8 @@ export interface HttpPolicy {
   yaml: Partial<YamlLimits>;
   /** Largest request body; a larger one gets 413 before it is read. */
   maxBodyBytes: number;
+  /** Trusted documents: when set, only these operations run, by id (src/persistedDocuments.ts). */
+  persistedDocuments?: PersistedDocuments;
 }
 
 export const defaultHttpPolicy: HttpPolicy = {
@@ -121,6 +125,20 @@ export async function authenticate(
   return caller;
 }
 
+/** Only the trusted documents run over HTTP, named by id; the WebSocket server does the same (src/app.ts). */
+function useTrustedDocuments(documents: PersistedDocuments) {
+  return usePersistedOperations({
+    allowArbitraryOperations: false,
+    extractPersistedOperationId: (params) => persistedDocumentId(params as { documentId?: unknown; extensions?: unknown }),
+    getPersistedOperation: (id) => documents.get(id) ?? null,
+    customErrors: {
+      persistedQueryOnly: persistedDocumentErrors.arbitrary,
+      keyNotFound: persistedDocumentErrors.missingId,
+      notFound: persistedDocumentErrors.unknown,
+    },
+  });
+}
+
 /** The yoga instance alone, so tests can call `yoga.fetch` without a network. */
 export function createGateway(deps: GatewayDeps): YogaServerInstance<ServerContext, Context> {
   const subscriptions = { ...defaultSubscriptionLimits, ...deps.subscriptions };
@@ -151,6 +169,7 @@ export function createGateway(deps: GatewayDeps): YogaServerInstance<ServerConte
       // A closed HTTP stream (SSE) returns its subscription's iterator, so its SubscriberQueue is released.
       useExecutionCancellation(),
       useIntrospectionSwitch(http.introspection),
+      ...(http.persistedDocuments ? [useTrustedDocuments(http.persistedDocuments)] : []),
     ],
     graphiql: { subscriptionsProtocol: 'WS', title: 'Tekton resources' },
     // From the installed package, inlined: the page loads nothing from another host (src/graphiql.ts).

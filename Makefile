@@ -20,8 +20,9 @@ deps: node_modules/.package-lock.json
 run: deps
 	npx tsx src/index.ts $(ARGS)
 
-## make test: lint, typecheck and the whole suite (unit + integration against a real kube-apiserver)
+## make test: lint, typecheck and the whole suite (unit + integration against a real kube-apiserver and Chromium)
 test: deps
+	./scripts/ensure-chromium.sh
 	npm run -s lint
 	npm run -s typecheck
 	npm test
@@ -42,4 +43,4 @@ bench: deps
 	npm run bench
 
 clean:
-	rm -rf dist .local .test-data-* node_modules .tools
+	rm -rf dist .local .test-data-* .test-artifacts node_modules .tools

@@ -12,11 +12,12 @@ import type { AuthFailureLimit } from './auth/AuthFailureLimiter.js';
 import { Authorizer, type ReviewCacheLimits } from './auth/Authorizer.js';
 import type { Caller } from './auth/Caller.js';
 import { reviewSession } from './auth/sessions.js';
-import { browserGuards, isEventStream, type Refusal } from './browserGuards.js';
+import { browserGuards, isEventStream, isGraphiQLPage, type Refusal } from './browserGuards.js';
 import type { KubeClient } from './kube/KubeClient.js';
 import type { ResourceCache } from './kube/ResourceCache.js';
 import type { ReadMode } from './loaders.js';
 import type { GatewayMetrics } from './metrics.js';
+import { type PersistedDocuments, persistedDocumentErrors, persistedDocumentId } from './persistedDocuments.js';
 import { schema } from './schema/index.js';
 import { SseReservations } from './sseReservations.js';
 import { PushOutlet } from './subscriptions/FanOut.js';
@@ -134,6 +135,7 @@ export function createApp(options: AppOptions): App {
     metrics: options.metrics,
   };
   const maxBodyBytes = options.http?.maxBodyBytes ?? defaultHttpPolicy.maxBodyBytes;
+  const trustedDocuments = options.http?.persistedDocuments;
   const metricsToken = options.metricsAccess?.token;
   const yoga = createGateway(deps);
   const guards = browserGuards({
@@ -151,7 +153,27 @@ export function createApp(options: AppOptions): App {
     res.once('finish', () =>
       stop({ path: ['/graphql', '/healthz', '/readyz', '/metrics'].includes(path) ? path : 'other', status: res.statusCode }),
     );
-    const refusal = guards.host(req) ?? (isEventStream(req) ? guards.origin(req) : undefined);
+    const wrongHost = guards.host(req);
+    if (wrongHost) return refuse(res, wrongHost);
+    if (path === yoga.graphqlEndpoint && req.method !== 'OPTIONS' && !isGraphiQLPage(req)) {
+      // Who calls is settled first: a missing or bad token hears 401, never about CSRF, Origin or the body
+      // (a router that forgot to forward the token must be told so). The caller rides on to yoga's context.
+      return void authenticate(deps, req.headers.authorization, req.socket.remoteAddress ?? '').then(
+        (caller) => serve(req, res, path, caller),
+        (err: unknown) => {
+          if (err instanceof GraphQLError && typeof err.extensions.code === 'string') {
+            const http = err.extensions.http as { status: number; headers?: Record<string, string> };
+            return refuse(res, { status: http.status, code: err.extensions.code, message: err.message }, http.headers);
+          }
+          logger.error({ err }, 'authentication failed');
+          refuse(res, { status: 500, code: 'INTERNAL_SERVER_ERROR', message: 'Unexpected error.' });
+        },
+      );
+    }
+    serve(req, res, path, undefined);
+  };
+  const serve = (req: IncomingMessage, res: ServerResponse, path: string, caller: Caller | undefined) => {
+    const refusal = isEventStream(req) ? guards.origin(req) : undefined;
     if (refusal) return refuse(res, refusal);
     if (path === '/metrics') {
       // Without a token, metrics are only on the metrics port (if any): this port does not have them.
@@ -193,7 +215,7 @@ export function createApp(options: AppOptions): App {
         if (!res.headersSent) refuse(res, { status: 500, code: 'INTERNAL_SERVER_ERROR', message: 'Unexpected error.' });
         else res.destroy();
       });
-    return yoga.handle(req, res);
+    return yoga.handle(req, res, caller ? { caller } : {});
   };
   const server: Server = createServer(handle);
   const limits = { ...defaultWebSocketLimits, ...options.websocket };
@@ -329,7 +351,9 @@ export function createApp(options: AppOptions): App {
           outlet: { to: socketOutlet(ctx.extra.socket, ctx.extra.request.socket), id },
           params: payload,
         });
-        const document = parse(payload.query);
+        const query = trustedDocuments ? trustedQuery(trustedDocuments, payload) : payload.query;
+        if (query instanceof GraphQLError) return [query];
+        const document = parse(query);
         const errors = validate(s, document);
         if (errors.length) return errors;
         ctx.extra.operations.add(id);
@@ -401,6 +425,28 @@ export function createApp(options: AppOptions): App {
       logger.info('stopped');
     },
   };
+}
+
+/**
+ * A WebSocket subscription's document in trusted-documents mode: graphql-ws requires a `query` string, so a client
+ * sends `""` and names the document by `documentId` (or `extensions.persistedQuery.sha256Hash`).
+ */
+function trustedQuery(
+  documents: PersistedDocuments,
+  payload: { query: string; extensions?: unknown; documentId?: unknown },
+): string | GraphQLError {
+  const id = persistedDocumentId(payload);
+  const refusal = payload.query
+    ? persistedDocumentErrors.arbitrary()
+    : id === null
+      ? persistedDocumentErrors.missingId()
+      : documents.has(id)
+        ? undefined
+        : persistedDocumentErrors.unknown();
+  // Without the HTTP status, which means nothing on a socket.
+  return refusal
+    ? new GraphQLError(refusal.message, { extensions: { code: refusal.extensions.code } })
+    : (documents.get(id as string) as string);
 }
 
 /** Answers before reading the body, and closes the connection so the unread body goes with it. */

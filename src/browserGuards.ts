@@ -55,6 +55,11 @@ export function isEventStream(req: IncomingMessage): boolean {
   return accept.includes('text/event-stream') || accept.includes('multipart/mixed');
 }
 
+/** A browser asking for GraphiQL (yoga serves the page for any GET that accepts HTML, and executes nothing). */
+export function isGraphiQLPage(req: IncomingMessage): boolean {
+  return req.method === 'GET' && (req.headers.accept ?? '').includes('text/html');
+}
+
 function sameOrigin(origin: string, host: string | undefined): boolean {
   try {
     return host !== undefined && new URL(origin).host === host.toLowerCase();

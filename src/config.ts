@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { type KindName, kinds } from './kube/kinds.js';
 import { dns1123Label } from './kube/names.js';
+import { loadPersistedDocuments, type PersistedDocuments, PersistedDocumentsError } from './persistedDocuments.js';
 
 const serviceAccountToken = '/var/run/secrets/kubernetes.io/serviceaccount/token';
 
@@ -140,6 +141,12 @@ export const settings = {
     type: z.string().min(1).optional(),
     doc: 'A file holding a bearer token (16+ characters) that `/metrics` requires, on either port; with it the main port serves `/metrics` too.',
   }),
+  persistedDocuments: setting({
+    env: 'PERSISTED_DOCUMENTS',
+    default: undefined,
+    type: z.string().min(1).optional(),
+    doc: 'Trusted documents: a JSON file `{ "<id>": "<document>" }` (graphql-codegen\'s `persisted-documents.json`). With it only those operations run, named by `documentId` (or `extensions.persistedQuery.sha256Hash`), over HTTP and WebSocket; any other is refused with `CANNOT_SEND_PQ_ID_AND_BODY`, an unknown id with `PERSISTED_QUERY_NOT_IN_LIST`. GraphiQL then runs nothing of its own. See [docs/clients.md](docs/clients.md).',
+  }),
   metricsOperationNames: setting({
     env: 'METRICS_OPERATION_NAMES',
     default: '100',
@@ -205,7 +212,10 @@ type LimitName = { [K in SettingName]: Settings[K] extends { limit: true } ? K :
 export type Limits = Pick<Values, LimitName>;
 
 /** The parsed settings; those resolved at start-up (cluster, host, auth, the metrics token) in their final form. */
-export type Config = Omit<Values, LimitName | 'host' | 'auth' | 'kubeconfig' | 'localDir' | 'metricsTokenFile'> & {
+export type Config = Omit<
+  Values,
+  LimitName | 'host' | 'auth' | 'kubeconfig' | 'localDir' | 'metricsTokenFile' | 'persistedDocuments'
+> & {
   host: string;
   /**
    * `anonymous` serves callers without a token with the gateway's own rights; only in local mode on a
@@ -216,6 +226,8 @@ export type Config = Omit<Values, LimitName | 'host' | 'auth' | 'kubeconfig' | '
   limits: Limits;
   /** Bearer token a scraper must send, read from `--metrics-token-file`; without it the main port answers 404. */
   metricsToken: string | undefined;
+  /** Trusted documents: when set, only these operations run, by id; arbitrary operations are refused. */
+  persistedDocuments: PersistedDocuments | undefined;
 };
 
 export class ConfigError extends Error {
@@ -305,7 +317,15 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
     const shown = [`--${flagOf(key)}`, ...(s?.env ? [s.env] : [])].join(' / ');
     throw new ConfigError(`invalid ${shown} ${JSON.stringify(raw[key])}: ${issue?.message}`);
   }
-  const { host: givenHost, auth = 'token', kubeconfig: _k, localDir: _l, metricsTokenFile, ...rest } = parsed.data;
+  const {
+    host: givenHost,
+    auth = 'token',
+    kubeconfig: _k,
+    localDir: _l,
+    metricsTokenFile,
+    persistedDocuments,
+    ...rest
+  } = parsed.data;
   const host = givenHost ?? (cluster.kind === 'local' ? '127.0.0.1' : '0.0.0.0');
   // Anonymous callers act with the gateway's own rights: only the local control plane, only this machine.
   if (auth === 'anonymous' && cluster.kind !== 'local') {
@@ -325,11 +345,22 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): Config {
     else others[n] = value;
   }
   return {
-    ...(others as Omit<Config, 'host' | 'auth' | 'cluster' | 'limits' | 'metricsToken'>),
+    ...(others as Omit<Config, 'host' | 'auth' | 'cluster' | 'limits' | 'metricsToken' | 'persistedDocuments'>),
     host,
     auth,
     cluster,
     limits: limits as Limits,
     metricsToken: metricsTokenFile === undefined ? undefined : readMetricsToken(metricsTokenFile),
+    persistedDocuments: persistedDocuments === undefined ? undefined : readPersistedDocuments(persistedDocuments),
   };
+}
+
+function readPersistedDocuments(path: string): PersistedDocuments {
+  try {
+    return loadPersistedDocuments(path);
+  } catch (err) {
+    if (err instanceof PersistedDocumentsError)
+      throw new ConfigError(`invalid --persisted-documents / PERSISTED_DOCUMENTS: ${err.message}`);
+    throw err;
+  }
 }

@@ -69,6 +69,7 @@ function serverOptions(config: Config): ServerOptions {
     http: {
       introspection: config.introspection,
       corsOrigins: config.corsOrigins,
+      persistedDocuments: config.persistedDocuments,
       maxBodyBytes: limits.maxBodyBytes,
       query: { maxDepth: limits.maxDepth, maxAliases: limits.maxAliases, maxTokens: limits.maxTokens, maxCost: limits.maxCost },
       budget: { maxObjects: limits.maxResolvedObjects, maxResponseBytes: limits.maxResponseBytes },

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
+import { usePersistedOperations } from '@graphql-yoga/plugin-persisted-operations';
 import { GraphQLError, type GraphQLSchema } from 'graphql';
 import { createYoga, useExecutionCancellation, type YogaServerInstance } from 'graphql-yoga';
 import type { Logger } from 'pino';
@@ -9,10 +10,12 @@ import { type Authenticator, bearerToken, TooManyFailedTokens } from './auth/Aut
 import type { Authorizer } from './auth/Authorizer.js';
 import { type Caller, localCaller } from './auth/Caller.js';
 import type { Context } from './context.js';
+import { graphiqlPage } from './graphiql.js';
 import type { KubeClient } from './kube/KubeClient.js';
 import type { ResourceCache } from './kube/ResourceCache.js';
 import { ObjectLoaders, type ReadMode } from './loaders.js';
 import type { GatewayMetrics } from './metrics.js';
+import { type PersistedDocuments, persistedDocumentErrors, persistedDocumentId } from './persistedDocuments.js';
 import { type ExecutionBudget, useExecutionBudget } from './plugins/useExecutionBudget.js';
 import { useIntrospectionSwitch } from './plugins/useIntrospectionSwitch.js';
 import { useMetrics } from './plugins/useMetrics.js';
@@ -62,6 +65,8 @@ export interface HttpPolicy {
   yaml: Partial<YamlLimits>;
   /** Largest request body; a larger one gets 413 before it is read. */
   maxBodyBytes: number;
+  /** Trusted documents: when set, only these operations run, by id (src/persistedDocuments.ts). */
+  persistedDocuments?: PersistedDocuments;
 }
 
 export const defaultHttpPolicy: HttpPolicy = {
@@ -125,17 +130,34 @@ export async function authenticate(
   return caller;
 }
 
+/** Only the trusted documents run over HTTP, named by id; the WebSocket server does the same (src/app.ts). */
+function useTrustedDocuments(documents: PersistedDocuments) {
+  return usePersistedOperations({
+    allowArbitraryOperations: false,
+    extractPersistedOperationId: (params) => persistedDocumentId(params as { documentId?: unknown; extensions?: unknown }),
+    getPersistedOperation: (id) => documents.get(id) ?? null,
+    customErrors: {
+      persistedQueryOnly: persistedDocumentErrors.arbitrary,
+      keyNotFound: persistedDocumentErrors.missingId,
+      notFound: persistedDocumentErrors.unknown,
+    },
+  });
+}
+
 /** The yoga instance alone, so tests can call `yoga.fetch` without a network. */
 export function createGateway(deps: GatewayDeps): YogaServerInstance<ServerContext, Context> {
   const subscriptions = { ...defaultSubscriptionLimits, ...deps.subscriptions };
   const http = { ...defaultHttpPolicy, ...deps.http };
   const yaml = { ...defaultYamlLimits, ...http.yaml };
-  const rate = useRateLimit(http.rate, (request) => {
+  const rate = useRateLimit(http.rate, (request, server) => {
+    const authenticated = (server as ServerContext).caller;
+    if (authenticated) return authenticated.username;
     const header = request.headers.get('authorization');
     if (!header) return deps.anonymous ? localCaller.username : undefined;
     const token = bearerToken(header);
     return token ? deps.authenticator.known(token)?.username : undefined;
   });
+  let graphiqlHtml: string | undefined;
   /** What an operation, or one execution of a subscription group's selection, runs with as `caller`. */
   const contextFor = (caller: Caller, requestId: string = randomUUID()): Context => {
     const accessReviews = new AccessReviewBudget(deps.maxAccessReviews ?? defaultMaxAccessReviews);
@@ -199,8 +221,11 @@ export function createGateway(deps: GatewayDeps): YogaServerInstance<ServerConte
       // A closed HTTP stream (SSE) returns its subscription's iterator, so its SubscriberQueue is released.
       useExecutionCancellation(),
       useIntrospectionSwitch(http.introspection),
+      ...(http.persistedDocuments ? [useTrustedDocuments(http.persistedDocuments)] : []),
     ],
     graphiql: { subscriptionsProtocol: 'WS', title: 'Tekton resources' },
+    // From the installed package, inlined: the page loads nothing from another host (src/graphiql.ts).
+    renderGraphiQL: (options) => (graphiqlHtml ??= graphiqlPage(options)),
     // Unexpected errors become "Unexpected error." with code INTERNAL_SERVER_ERROR; the cause is logged.
     maskedErrors: true,
     logging: {

@@ -70,8 +70,8 @@ class Bucket {
  * subscription starts: past one, the operation gets RATE_LIMITED (HTTP 429) with `Retry-After`. Two plugins:
  * `operations` before useQueryLimits and `cost` after it, as the cost is known once useQueryLimits has reckoned it.
  *
- * `identify` names the caller of an HTTP request from what is already known (a cached token review; the local
- * caller in anonymous mode), or undefined. A known caller's request spends an operation at once, malformed or
+ * `identify` names the caller of an HTTP request from what is already known (the caller src/app.ts authenticated
+ * before yoga; a cached token review; the local caller in anonymous mode), or undefined. A known caller's request spends an operation at once, malformed or
  * not, and past the rate it is refused before it is parsed, validated or given a context: a flood costs the
  * process as little as it can. When it turns out to start a subscription, the operation is given back and a
  * start is spent instead. Other requests (an unknown token, a WebSocket's operations) spend theirs when they
@@ -79,7 +79,7 @@ class Bucket {
  */
 export function useRateLimit(
   limit: Partial<RateLimit> = {},
-  identify: (request: Request) => string | undefined = () => undefined,
+  identify: (request: Request, serverContext: Record<string, unknown>) => string | undefined = () => undefined,
 ): { operations: Plugin<Context>; cost: Plugin<Context> } {
   const l = { ...defaultRateLimit, ...limit };
   const callers = new Map<string, { operations: Bucket; cost: Bucket; subscriptions: Bucket }>();
@@ -137,8 +137,8 @@ export function useRateLimit(
       return buckets.subscriptions.take(1, Date.now());
     },
   );
-  operations.onRequest = ({ request, endResponse, fetchAPI }) => {
-    const user = identify(request);
+  operations.onRequest = ({ request, serverContext, endResponse, fetchAPI }) => {
+    const user = identify(request, serverContext ?? {});
     if (user === undefined) return;
     const taken = bucketsOf(user).operations.take(1, Date.now());
     if (taken === true) {

@@ -3,19 +3,24 @@ import DirectivesPlugin from '@pothos/plugin-directives';
 import ErrorsPlugin from '@pothos/plugin-errors';
 import FederationPlugin from '@pothos/plugin-federation';
 import RelayPlugin, { decodeGlobalID, resolveNodes } from '@pothos/plugin-relay';
-import { type GraphQLResolveInfo, isObjectType } from 'graphql';
+import { GraphQLError, type GraphQLResolveInfo, isObjectType } from 'graphql';
 import type { Context } from '../context.js';
+import { absence, notFound } from './absence.js';
 import { assumedSize, listBounds, sizedByArgument } from './cost.js';
 
 /** No GraphQL type has this name: it marks an ID that is not a global ID. */
 const notAGlobalId = '-';
 
 /**
- * `node` and `nodes`: an ID that is not a global ID, or names no type of node,
- * names nothing, so it is null where it stands, as a missing object is (the
- * relay plugin would fail the whole field with an untyped error).
+ * `node` and `nodes`: where no object stands, null with an error at that path saying why (src/schema/absence.ts):
+ * NOT_FOUND for an ID that is not a global ID, names no type of node or no object, FORBIDDEN for one the caller may
+ * not read. The relay plugin alone would answer a bare null, or fail the whole field on a foreign ID.
  */
-async function nodesOf(ctx: Context, info: GraphQLResolveInfo, ids: { typename: string; id: string }[]): Promise<unknown[]> {
+async function nodesOf(
+  ctx: Context,
+  info: GraphQLResolveInfo,
+  ids: { typename: string; id: string }[],
+): Promise<(unknown | GraphQLError)[]> {
   const isNode = (typename: string) => {
     const type = info.schema.getType(typename);
     return isObjectType(type) && type.getInterfaces().some((i) => i.name === 'Node');
@@ -28,7 +33,15 @@ async function nodesOf(ctx: Context, info: GraphQLResolveInfo, ids: { typename: 
     ids.filter((_, i) => known[i]),
   );
   let next = 0;
-  return known.map((k) => (k ? (found[next++] ?? null) : null));
+  return Promise.all(
+    ids.map(async ({ typename, id }, i) => {
+      const node = known[i] ? found[next++] : undefined;
+      if (node) return node;
+      if (!known[i]) return notFound();
+      const slash = id.indexOf('/');
+      return absence(ctx, typename, id.slice(0, Math.max(slash, 0)), id.slice(slash + 1));
+    }),
+  );
 }
 
 export const builder = new SchemaBuilder<{
@@ -72,11 +85,17 @@ export const builder = new SchemaBuilder<{
       }
     },
     nodeQueryOptions: {
-      description: 'Fetches an object by its global ID.',
-      resolve: async (_root, args, ctx, info) => (await nodesOf(ctx, info, [args.id]))[0] ?? null,
+      description:
+        'Fetches an object by its global ID; null with an error at `node` when there is none: `NOT_FOUND`, or `FORBIDDEN` when the caller may not read it.',
+      resolve: async (_root, args, ctx, info) => {
+        const [node] = await nodesOf(ctx, info, [args.id]);
+        if (node instanceof GraphQLError) throw node;
+        return node;
+      },
     },
     nodesQueryOptions: {
-      description: 'Fetches objects by their global IDs, in order; null where none.',
+      description:
+        'Fetches objects by their global IDs, in order; where there is none, null with an error at that index (`NOT_FOUND`, or `FORBIDDEN` when the caller may not read it).',
       directives: assumedSize(listBounds.nodes),
       extensions: sizedByArgument('ids'),
       resolve: (_root, args, ctx, info) => nodesOf(ctx, info, args.ids),

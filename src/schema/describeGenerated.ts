@@ -52,9 +52,38 @@ export function describeGenerated(schema: GraphQLSchema): GraphQLSchema {
       if (text) set(field, text);
       if (success && ['resource', 'binding', 'data'].includes(field.name))
         set(field, 'The object as Kubernetes stored it (or would, for a dry run).');
+      for (const arg of 'args' in field ? field.args : []) {
+        const text = argumentDescriptions[`${type.name}.${field.name}(${arg.name})`] ?? argumentDescriptions[arg.name];
+        if (text) set(arg, text);
+      }
     }
   }
   return schema;
 }
+
+/**
+ * Arguments the field definitions leave undescribed (Relay's paging arguments, lookups' coordinates, mutations'
+ * `input`), by `Type.field(argument)` or else by name. A field that describes its own argument keeps its words.
+ */
+const argumentDescriptions: Record<string, string> = {
+  first: 'Page forward: at most this many objects, from the start or after `after`.',
+  after: 'Page forward from this cursor (an edge’s `cursor` or `pageInfo.endCursor`).',
+  last: 'Page backward: at most this many objects, from the end or before `before`.',
+  before: 'Page backward from this cursor (an edge’s `cursor` or `pageInfo.startCursor`).',
+  namespace: 'The Kubernetes namespace.',
+  name: 'The Kubernetes name.',
+  input: 'What to change; each field is described on the input type.',
+  limit: 'At most this many.',
+  'Query.namespace(name)': 'The namespace’s name.',
+  'Query.resourceGraph(namespace)': 'The namespace to draw.',
+  'Query.node(id)': 'A global ID, as an object’s `id` gives it.',
+  'Query.nodes(ids)': 'Global IDs, as objects’ `id` give them; the answer keeps their order.',
+  'Query.pipelineRuns(status)': 'Only runs in this status.',
+  'Query.tasks(namespace)': 'The namespace whose Tasks to list.',
+  'Query._entities(representations)':
+    'Federation: each a `__typename` and the fields of one of its `@key`s, as the router sends them.',
+  'Mutation.patchPipelineResourceParams(resourceVersion)':
+    'The `resourceVersion` you read: a resource changed since gets a ConflictError. Without it the patch applies to the current version.',
+};
 
 const lower = (s: string) => s.charAt(0).toLowerCase() + s.slice(1);

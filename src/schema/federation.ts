@@ -4,6 +4,7 @@ import { type GraphQLSchema, isInterfaceType, isObjectType, isUnionType, Kind, t
 import type { Context } from '../context.js';
 import type { KindName, KubeObject } from '../kube/kinds.js';
 import type { PipelineResourceObject } from '../resources/PipelineResourceObject.js';
+import { absence, notFound } from './absence.js';
 import { builder } from './builder.js';
 import { sizedByArgument } from './cost.js';
 import { NamespaceRef, PipelineRef, PipelineResourceRef, PipelineRunRef, ResourceBindingRef, splitId } from './refs.js';
@@ -39,16 +40,19 @@ function decodeGlobalIDOrNull(id: string): { typename: string; id: string } | nu
   }
 }
 
-async function loadEntity(kind: KindName, rep: KubeRepresentation, ctx: Context): Promise<KubeObject | null> {
+/** The entity a representation names; throws NOT_FOUND or FORBIDDEN (src/schema/absence.ts) where there is none. */
+async function loadEntity(kind: KindName, rep: KubeRepresentation, ctx: Context): Promise<KubeObject> {
   const at = coordinates(kind, rep);
-  const found = at ? await ctx.loaders.get(kind, ...at) : null;
+  if (!at) throw notFound(`The id names no ${kind}.`);
+  const found = await ctx.loaders.get(kind, ...at);
+  if (!found) throw await absence(ctx, kind, ...at);
   // A copy: @apollo/subgraph defines `__typename` on what it gets, and this one is the shared cache's object.
-  return found && { ...found };
+  return { ...found };
 }
 
 builder.asEntity(PipelineResourceRef, {
   key: kubeKeys,
-  resolveReference: (rep, ctx) => loadEntity('PipelineResource', rep, ctx) as Promise<PipelineResourceObject | null>,
+  resolveReference: (rep, ctx) => loadEntity('PipelineResource', rep, ctx) as Promise<PipelineResourceObject>,
 });
 builder.asEntity(PipelineRef, { key: kubeKeys, resolveReference: (rep, ctx) => loadEntity('Pipeline', rep, ctx) });
 builder.asEntity(PipelineRunRef, { key: kubeKeys, resolveReference: (rep, ctx) => loadEntity('PipelineRun', rep, ctx) });
@@ -67,9 +71,10 @@ builder.asEntity(NamespaceRef, {
   key: [byId, builder.selection<{ name: string }>('name')],
   resolveReference: async (rep, ctx, info) => {
     const name = 'id' in rep ? decodeGlobalIDOrNull(rep.id) : { typename: 'Namespace', id: rep.name };
-    if (name?.typename !== 'Namespace') return null;
+    if (name?.typename !== 'Namespace') throw notFound('The id names no Namespace.');
     const [found] = await resolveNodes(builder, ctx, info, [{ typename: 'Namespace', id: name.id }]);
-    return (found as { name: string } | null | undefined) ?? null;
+    if (!found) throw await absence(ctx, 'Namespace', '', name.id);
+    return found as { name: string };
   },
 });
 
@@ -91,9 +96,10 @@ export function toSubgraphSchema(finish: (schema: GraphQLSchema) => GraphQLSchem
   const entities = fields._entities;
   const entityUnion = schema.getType('_Entity');
   if (entities && isUnionType(entityUnion)) {
-    entities.description = 'Federation: the entities these representations (`__typename` and a key) name, null where none.';
+    entities.description =
+      'Federation: the entities these representations (`__typename` and a key) name, in order; where there is none, null with an error at that index (`NOT_FOUND`, or `FORBIDDEN` when the caller may not read it).';
     // @apollo/subgraph fails the whole field for a `__typename` that is no entity (an internal error, or an
-    // untyped one naming the schema's types); such a representation names nothing, so it is null like a missing one.
+    // untyped one naming the schema's types); such a representation names nothing: NOT_FOUND at its index alone.
     const entityTypes = new Set(entityUnion.getTypes().map((t) => t.name));
     const resolveEntities = entities.resolve;
     entities.resolve = async (source, args: { representations: unknown[] }, ctx, info) => {
@@ -107,7 +113,7 @@ export function toSubgraphSchema(finish: (schema: GraphQLSchema) => GraphQLSchem
         info,
       )) as unknown[];
       let next = 0;
-      return known.map((k) => (k ? found[next++] : null));
+      return known.map((k) => (k ? found[next++] : notFound('The __typename names no entity of this subgraph.')));
     };
     // One entity per representation: the cost rule weighs it by their number (src/schema/cost.ts).
     entities.extensions = { ...entities.extensions, ...sizedByArgument('representations') };

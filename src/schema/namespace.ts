@@ -90,7 +90,12 @@ interface GraphEdge {
 const GraphNodeRef = builder.objectRef<GraphNode>('GraphNode').implement({
   description: 'An object of the resource graph.',
   fields: (t) => ({
-    id: t.exposeID('id', { description: 'The global ID of the object: `node(id:)` reads it.' }),
+    // Not `id`: a GraphNode is not the object it stands for, and Relay keys its store by `id` alone, so the same ID
+    // on two types would merge their records.
+    objectId: t.exposeID('id', {
+      description:
+        'The global ID of the object this node stands for (the `id` of that PipelineResource, Pipeline or PipelineRun): `node(id:)` reads it.',
+    }),
     kind: t.field({ type: GraphNodeKind, description: 'What the object is.', resolve: (n) => n.kind }),
     name: t.exposeString('name', { description: 'The Kubernetes name of the object.' }),
     label: t.string({ nullable: true, description: 'Resource type, or run status.', resolve: (n) => n.label }),
@@ -99,8 +104,8 @@ const GraphNodeRef = builder.objectRef<GraphNode>('GraphNode').implement({
 const GraphEdgeRef = builder.objectRef<GraphEdge>('GraphEdge').implement({
   description: 'A directed link between two nodes of the resource graph.',
   fields: (t) => ({
-    from: t.exposeID('from', { description: 'The `id` of the node it starts from.' }),
-    to: t.exposeID('to', { description: 'The `id` of the node it points to.' }),
+    from: t.exposeID('from', { description: 'The `objectId` of the node it starts from.' }),
+    to: t.exposeID('to', { description: 'The `objectId` of the node it points to.' }),
     kind: t.field({ type: GraphEdgeKind, description: 'What the link means.', resolve: (e) => e.kind }),
     label: t.string({
       nullable: true,

@@ -141,7 +141,15 @@ builder.queryFields((t) => ({
       resolve: (_root, args, ctx) =>
         listConnection(ctx, 'Pipeline', args, { text: (p) => [str(p, 'spec', 'description') ?? ''] }),
     },
-    { name: 'PipelineConnection' },
+    {
+      name: 'PipelineConnection',
+      fields: (c) => ({
+        totalCount: c.int({
+          description: 'How many match the filters, over all pages.',
+          resolve: (conn) => (conn as { totalCount: number }).totalCount,
+        }),
+      }),
+    },
     { name: 'PipelineEdge' },
   ),
   pipeline: t.field({

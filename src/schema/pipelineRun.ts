@@ -378,7 +378,15 @@ builder.queryFields((t) => ({
           filter: (r) => (!args.pipeline || pipelineName(r) === args.pipeline) && (!args.status || runStatus(r) === args.status),
         }),
     },
-    { name: 'PipelineRunConnection' },
+    {
+      name: 'PipelineRunConnection',
+      fields: (c) => ({
+        totalCount: c.int({
+          description: 'How many match the filters, over all pages.',
+          resolve: (conn) => (conn as { totalCount: number }).totalCount,
+        }),
+      }),
+    },
     { name: 'PipelineRunEdge' },
   ),
   pipelineRun: t.field({

@@ -73,7 +73,15 @@ builder.queryFields((t) => ({
             (!args.resource || bindingEntries(b).some((e) => e.resourceName === args.resource)),
         }),
     },
-    { name: 'ResourceBindingConnection' },
+    {
+      name: 'ResourceBindingConnection',
+      fields: (c) => ({
+        totalCount: c.int({
+          description: 'How many match the filters, over all pages.',
+          resolve: (conn) => (conn as { totalCount: number }).totalCount,
+        }),
+      }),
+    },
     { name: 'ResourceBindingEdge' },
   ),
   resourceBinding: t.field({

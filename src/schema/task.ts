@@ -59,7 +59,15 @@ builder.queryFields((t) => ({
       resolve: (_root, args, ctx) =>
         listConnection(ctx, 'Task', args, { text: (task) => [str(task, 'spec', 'description') ?? ''] }),
     },
-    { name: 'TaskConnection' },
+    {
+      name: 'TaskConnection',
+      fields: (c) => ({
+        totalCount: c.int({
+          description: 'How many match the filters, over all pages.',
+          resolve: (conn) => (conn as { totalCount: number }).totalCount,
+        }),
+      }),
+    },
     { name: 'TaskEdge' },
   ),
   task: t.field({

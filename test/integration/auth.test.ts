@@ -72,6 +72,46 @@ describe.skipIf(!haveUsers)('token authentication and RBAC', () => {
     }
   });
 
+  it('answers 401 before the CSRF, Origin and body checks, on every method and transport', async () => {
+    const query = encodeURIComponent('{ resourceTypes { name } }');
+    const foreign = { origin: 'http://elsewhere.example' };
+    const cases: [string, RequestInit][] = [
+      ['GET, no CSRF header', { method: 'GET' }],
+      ['GET SSE', { method: 'GET', headers: { accept: 'text/event-stream' } }],
+      ['GET SSE from another origin', { method: 'GET', headers: { accept: 'text/event-stream', ...foreign } }],
+      [
+        'GET SSE from another origin, bad token',
+        { method: 'GET', headers: { accept: 'text/event-stream', authorization: 'Bearer not-a-token', ...foreign } },
+      ],
+      ['POST form', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `query=${query}` }],
+      [
+        'POST multipart',
+        {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', accept: 'multipart/mixed' },
+          body: JSON.stringify({ query: '{ resourceTypes { name } }' }),
+        },
+      ],
+      [
+        'POST over the body limit',
+        { method: 'POST', headers: { 'content-type': 'application/json' }, body: 'x'.repeat(300 * 1024) },
+      ],
+    ];
+    const answers: Record<string, unknown> = {};
+    for (const [name, init] of cases) {
+      const res = await fetch(`${gw.url}?query=${query}`, init);
+      answers[name] = { status: res.status, wwwAuthenticate: res.headers.get('www-authenticate'), body: await res.json() };
+    }
+    const refused = {
+      status: 401,
+      wwwAuthenticate: 'Bearer',
+      body: {
+        errors: [{ message: 'Unauthorized: send a valid Kubernetes bearer token.', extensions: { code: 'UNAUTHENTICATED' } }],
+      },
+    };
+    expect(answers).toEqual(Object.fromEntries(cases.map(([name]) => [name, refused])));
+  });
+
   it('closes a WebSocket without a valid token with 4401', async () => {
     const client = gw.ws('not-a-token');
     const sub = collect(client, 'subscription { pipelineResourceEvents(namespace: "team-a") { type } }');

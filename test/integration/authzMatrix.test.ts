@@ -26,10 +26,10 @@ interface Expected {
   /** `pipelineResource(namespace:, name:)`: the resource, or FORBIDDEN. */
   get: 'resource' | 'FORBIDDEN';
   /**
-   * `node(id:)` with the resource's global ID: the resource, or `null` (as for an object that does not exist, so an
-   * ID tells nothing; DESIGN.md section 3 asks for a FORBIDDEN error beside it, which the gateway does not give yet).
+   * `node(id:)` with the resource's global ID: the resource, or `null` with a FORBIDDEN error at `node` (whether or
+   * not it exists, so an ID tells nothing; DESIGN.md section 3).
    */
-  byId: 'resource' | 'null';
+  byId: 'resource' | 'FORBIDDEN';
   /**
    * The resource, found by a search over every namespace, with its nested edges into
    * Pipelines and ResourceBindings: `shown` with both, or `absent` from the answer.
@@ -53,7 +53,7 @@ const readOnly: Expected = { ...all, create: 'ForbiddenError' };
 const none: Expected = {
   list: 'FORBIDDEN',
   get: 'FORBIDDEN',
-  byId: 'null',
+  byId: 'FORBIDDEN',
   nested: 'absent',
   create: 'ForbiddenError',
   watch: 'FORBIDDEN',
@@ -211,7 +211,8 @@ describe.skipIf(!haveUsers)('authorization matrix', () => {
         if (want.byId === 'resource') {
           expect(byId).toEqual({ data: { node: { namespace: ns, name: `m-repo-${suffix}` } } });
         } else {
-          expect(byId).toEqual({ data: { node: null } });
+          expect(byId.data).toEqual({ node: null });
+          expect(byId.errors?.map((e) => [e.extensions?.code, e.path])).toEqual([['FORBIDDEN', ['node']]]);
         }
 
         // Across every namespace the caller may list; each nested edge into another kind shows only what that kind allows.

@@ -33,8 +33,8 @@ const TEAMS_SDL = /* GraphQL */ `
   type Team @key(fields: "name") {
     name: String!
     slack: String!
-    "Resources it owns, by namespace and name: the router reads the rest from the tekton subgraph."
-    pipelineResources: [PipelineResource!]!
+    "Resources it owns, by namespace and name: the router reads the rest from the tekton subgraph. Null where tekton has none (deleted, or not readable by the caller): the error beside it says which."
+    pipelineResources: [PipelineResource]!
     "Its namespace, by name."
     namespace: Namespace
     "Bindings it pinned, by the global ID it stored."
@@ -94,6 +94,7 @@ function teamsSubgraph(ns: string) {
       bindingIds: [],
     },
     { name: 'solo', slack: '#solo', resources: ['bulk-0'], pipelines: [], bindingIds: [] },
+    { name: 'stale', slack: '#stale', resources: ['web-repo', 'deleted-repo'], pipelines: [], bindingIds: [] },
   ];
   const byName = (name: string) => teams.find((t) => t.name === name) ?? null;
   type Key = { namespace: string; name: string };
@@ -234,7 +235,7 @@ describe('the subgraph', () => {
     expect(supergraphSdl).toContain('join__graph(name: "teams"');
   });
 
-  it('resolves representations by global ID and by namespace and name; unknown ones are null', async () => {
+  it('resolves representations by global ID and by namespace and name; unknown ones are null with NOT_FOUND', async () => {
     const reps = [
       { __typename: 'PipelineResource', id: encodeGlobalID('PipelineResource', `${ns}/api-repo`) },
       { __typename: 'PipelineResource', namespace: ns, name: 'web-repo' },
@@ -262,7 +263,13 @@ describe('the subgraph', () => {
       `,
       { reps },
     );
-    expect(res.errors).toBeUndefined();
+    expect(byIndex(res.errors)).toEqual([
+      ['NOT_FOUND', ['_entities', 6], 'The id names no PipelineResource.'],
+      ['NOT_FOUND', ['_entities', 7], 'The id names no PipelineResource.'],
+      ['NOT_FOUND', ['_entities', 8], `There is no PipelineResource ${ns}/missing.`],
+      ['NOT_FOUND', ['_entities', 9], `There is no PipelineRun ${ns}/missing.`],
+      ['NOT_FOUND', ['_entities', 10], 'There is no Namespace no-such-namespace that you may read.'],
+    ]);
     expect(res.data._entities).toEqual([
       { __typename: 'PipelineResource', namespace: ns, name: 'api-repo', type: 'git', pipelines: [{ name: 'build' }] },
       { __typename: 'PipelineResource', namespace: ns, name: 'web-repo', type: 'git', pipelines: [] },
@@ -278,7 +285,7 @@ describe('the subgraph', () => {
     ]);
   });
 
-  it('answers null for a representation of a type that is no entity, or of no type at all', async () => {
+  it('answers null and NOT_FOUND at its index for a representation of a type that is no entity, or of no type at all', async () => {
     // Found by the hostile-tenant property test: these failed the whole field with an untyped or internal error.
     const reps = [
       { __typename: 'Pipeline', namespace: ns, name: 'build' },
@@ -293,22 +300,49 @@ describe('the subgraph', () => {
       'query($reps: [_Any!]!) { _entities(representations: $reps) { __typename ... on Pipeline { name } } }',
       { reps },
     );
-    expect(res).toEqual({ data: { _entities: [{ __typename: 'Pipeline', name: 'build' }, null, null, null, null, null, null] } });
+    expect(res.data).toEqual({ _entities: [{ __typename: 'Pipeline', name: 'build' }, null, null, null, null, null, null] });
+    expect(res.errors?.map((e) => [e.extensions?.code, e.path])).toEqual(
+      [1, 2, 3, 4, 5, 6].map((i) => ['NOT_FOUND', ['_entities', i]]),
+    );
+  });
+
+  it('answers null and NOT_FOUND at its index for an entity that no longer exists, the others beside it', async () => {
+    const reps = [
+      { __typename: 'PipelineResource', namespace: ns, name: 'gone' },
+      { __typename: 'PipelineResource', namespace: ns, name: 'api-repo' },
+      { __typename: 'Pipeline', id: encodeGlobalID('Pipeline', `${ns}/gone`) },
+      { __typename: 'Pipeline', id: encodeGlobalID('PipelineResource', `${ns}/api-repo`) }, // a global ID of another type
+    ];
+    const res = await tekton.gql(
+      'query($reps: [_Any!]!) { _entities(representations: $reps) { __typename ... on PipelineResource { name } } }',
+      { reps },
+    );
+    expect(res.data).toEqual({ _entities: [null, { __typename: 'PipelineResource', name: 'api-repo' }, null, null] });
+    expect(byIndex(res.errors)).toEqual([
+      ['NOT_FOUND', ['_entities', 0], `There is no PipelineResource ${ns}/gone.`],
+      ['NOT_FOUND', ['_entities', 2], `There is no Pipeline ${ns}/gone.`],
+      ['NOT_FOUND', ['_entities', 3], 'The id names no Pipeline.'],
+    ]);
   });
 
   const haveUsers = existsSync(kubeconfigPath('mallory'));
-  it.skipIf(!haveUsers)('resolves entities as the caller: one who may not read the namespace gets null', async () => {
-    const token = (user: TestUser): string => JSON.parse(readFileSync(kubeconfigPath(user), 'utf8')).users[0].user.token;
-    const guarded = await startGateway({ auth: 'token' });
-    try {
-      const query = 'query($reps: [_Any!]!) { _entities(representations: $reps) { ... on PipelineResource { name } } }';
-      const reps = [{ __typename: 'PipelineResource', namespace: ns, name: 'api-repo' }];
-      expect((await guarded.gql(query, { reps }, token('mallory'))).data._entities).toEqual([null]);
-      expect((await guarded.gql(query, { reps }, token('admin'))).data._entities).toEqual([{ name: 'api-repo' }]);
-    } finally {
-      await guarded.stop();
-    }
-  });
+  it.skipIf(!haveUsers)(
+    'resolves entities as the caller: one who may not read the namespace gets null and FORBIDDEN',
+    async () => {
+      const token = (user: TestUser): string => JSON.parse(readFileSync(kubeconfigPath(user), 'utf8')).users[0].user.token;
+      const guarded = await startGateway({ auth: 'token' });
+      try {
+        const query = 'query($reps: [_Any!]!) { _entities(representations: $reps) { ... on PipelineResource { name } } }';
+        const reps = [{ __typename: 'PipelineResource', namespace: ns, name: 'api-repo' }];
+        const refused = await guarded.gql(query, { reps }, token('mallory'));
+        expect(refused.data).toEqual({ _entities: [null] });
+        expect(refused.errors?.map((e) => [e.extensions?.code, e.path])).toEqual([['FORBIDDEN', ['_entities', 0]]]);
+        expect((await guarded.gql(query, { reps }, token('admin'))).data._entities).toEqual([{ name: 'api-repo' }]);
+      } finally {
+        await guarded.stop();
+      }
+    },
+  );
 });
 
 describe('through the router', () => {
@@ -365,6 +399,19 @@ describe('through the router', () => {
     expect(data.team.namespace.pipelineResources).toHaveLength(BULK + 3);
   });
 
+  it('keeps the rest of a list when one entity is gone: null in its place and NOT_FOUND from the router', async () => {
+    const res = await fetch(routerUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: '{ team(name: "stale") { name pipelineResources { name type } } }' }),
+    });
+    const body = (await res.json()) as { data: unknown; errors: { message: string; extensions?: { code?: string } }[] };
+    expect(body.data).toEqual({ team: { name: 'stale', pipelineResources: [{ name: 'web-repo', type: 'git' }, null] } });
+    expect(body.errors.map((e) => [e.extensions?.code, e.message])).toEqual([
+      ['NOT_FOUND', `There is no PipelineResource ${ns}/deleted-repo.`],
+    ]);
+  });
+
   const BATCH = /* GraphQL */ `
     query($team: String!) { team(name: $team) { pipelineResources { name type bindings { name } pipelines { name } } } }
   `;
@@ -405,3 +452,10 @@ describe('through the router', () => {
     }
   });
 });
+
+/** Errors as `[code, path, message]`, in the order of their paths' last index (items resolve in any order). */
+function byIndex(errors: { message: string; path?: (string | number)[]; extensions?: Record<string, unknown> }[] | undefined) {
+  return (errors ?? [])
+    .map((e) => [e.extensions?.code, e.path, e.message] as const)
+    .sort((a, b) => Number(a[1]?.at(-1)) - Number(b[1]?.at(-1)));
+}

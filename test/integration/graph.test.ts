@@ -231,7 +231,7 @@ describe('the graph', () => {
     ]);
   });
 
-  it('answers null for an ID that is no global ID or names no type of node, and the others still', async () => {
+  it('answers null and NOT_FOUND for an ID that is no global ID, names no type of node or no object, and the others still', async () => {
     // Found by the hostile-tenant property test: these failed the whole field with an untyped error.
     const id = (typename: string, key: string) => Buffer.from(`${typename}:${key}`).toString('base64');
     const ids = [
@@ -244,10 +244,27 @@ describe('the graph', () => {
       id('Pipeline', ''),
     ];
     const many = await gw.gql('query($ids: [ID!]!) { nodes(ids: $ids) { __typename ... on Pipeline { name } } }', { ids });
-    expect(many).toEqual({ data: { nodes: [{ __typename: 'Pipeline', name: 'build' }, null, null, null, null, null, null] } });
+    expect(many.data).toEqual({ nodes: [{ __typename: 'Pipeline', name: 'build' }, null, null, null, null, null, null] });
+    expect(many.errors?.map((e) => [e.extensions?.code, e.path])).toEqual(
+      [1, 2, 3, 4, 5, 6].map((i) => ['NOT_FOUND', ['nodes', i]]),
+    );
     for (const bad of ids.slice(1)) {
-      expect(await gw.gql('query($id: ID!) { node(id: $id) { __typename } }', { id: bad })).toEqual({ data: { node: null } });
+      const one = await gw.gql('query($id: ID!) { node(id: $id) { __typename } }', { id: bad });
+      expect(one.data).toEqual({ node: null });
+      expect(one.errors?.map((e) => [e.extensions?.code, e.path])).toEqual([['NOT_FOUND', ['node']]]);
     }
+    const gone = await gw.gql('query($id: ID!) { node(id: $id) { __typename } }', { id: id('Pipeline', `${ns}/gone`) });
+    expect(gone).toEqual({
+      data: { node: null },
+      errors: [
+        {
+          message: `There is no Pipeline ${ns}/gone.`,
+          path: ['node'],
+          locations: [{ line: 1, column: 19 }],
+          extensions: { code: 'NOT_FOUND' },
+        },
+      ],
+    });
   });
 
   it('lists namespaces and what each holds', async () => {
@@ -263,13 +280,32 @@ describe('the graph', () => {
     });
   });
 
+  it('counts every connection over all its pages', async () => {
+    const res = await gw.gql(`{
+      pipelineResources(namespace: "${ns}", first: 1) { totalCount edges { node { name } } }
+      pipelines(namespace: "${ns}", first: 1) { totalCount }
+      resourceBindings(namespace: "${ns}", first: 1) { totalCount }
+      pipelineRuns(namespace: "${ns}", first: 1) { totalCount }
+      tasks(namespace: "${ns}", first: 1) { totalCount }
+    }`);
+    expect(res).toEqual({
+      data: {
+        pipelineResources: { totalCount: 3, edges: [{ node: { name: 'app-image' } }] },
+        pipelines: { totalCount: 2 },
+        resourceBindings: { totalCount: 2 },
+        pipelineRuns: { totalCount: 1 },
+        tasks: { totalCount: 1 },
+      },
+    });
+  });
+
   it('draws the namespace: nodes, and edges for bindings, runs and use', async () => {
     const res = await gw.gql(
-      `{ resourceGraph(namespace: "${ns}") { nodes { id kind name label } edges { from to kind label } } }`,
+      `{ resourceGraph(namespace: "${ns}") { nodes { objectId kind name label } edges { from to kind label } } }`,
     );
     expect(res.errors).toBeUndefined();
     const { nodes, edges } = res.data.resourceGraph;
-    const name = (id: string) => nodes.find((n: { id: string }) => n.id === id)?.name;
+    const name = (id: string) => nodes.find((n: { objectId: string }) => n.objectId === id)?.name;
     expect(nodes.map((n: { kind: string; name: string; label: string | null }) => `${n.kind} ${n.name} ${n.label}`)).toEqual([
       'RESOURCE app-image image',
       'RESOURCE app-repo git',

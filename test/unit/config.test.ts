@@ -175,3 +175,25 @@ it('allows anonymous access only in local mode on a loopback host, refusing with
   expect(() => parseConfig(['--host', '192.168.1.5'], {})).toThrow(/not "192.168.1.5"/);
   expect(parseConfig(['--host', '192.168.1.5', '--auth', 'token'], {}).auth).toBe('token');
 });
+
+it('runs arbitrary operations by default, and only the trusted documents of --persisted-documents when given', () => {
+  expect(parseConfig([], {}).persistedDocuments).toBeUndefined();
+  const dir = mkdtempSync(join(tmpdir(), 'persisted-documents-'));
+  try {
+    const file = join(dir, 'persisted-documents.json');
+    writeFileSync(file, JSON.stringify({ abc: 'query A { resourceTypes { name } }' }));
+    expect([...(parseConfig(['--persisted-documents', file], {}).persistedDocuments ?? [])]).toEqual([
+      ['abc', 'query A { resourceTypes { name } }'],
+    ]);
+    expect(parseConfig([], { PERSISTED_DOCUMENTS: file }).persistedDocuments?.size).toBe(1);
+    writeFileSync(file, JSON.stringify({ abc: 42 }));
+    expect(() => parseConfig(['--persisted-documents', file], {})).toThrow(
+      /PERSISTED_DOCUMENTS: .* the document of "abc" is not a non-empty string/,
+    );
+    writeFileSync(file, '{}');
+    expect(() => parseConfig(['--persisted-documents', file], {})).toThrow(/PERSISTED_DOCUMENTS: .* holds no documents/);
+    expect(() => parseConfig(['--persisted-documents', join(dir, 'none')], {})).toThrow(/PERSISTED_DOCUMENTS: cannot read/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

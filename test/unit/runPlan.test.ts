@@ -6,6 +6,7 @@ import { metadataOnly } from '../../src/resources/asCaller.js';
 import { bindingEntries, bindingPipelineName, pipelineBinding } from '../../src/resources/bindings.js';
 import { migrateLegacy } from '../../src/resources/migrate.js';
 import { defaultYamlLimits, readYaml } from '../../src/resources/readYaml.js';
+import { currentParamsHash } from '../../src/resources/resolve.js';
 import { createRun, planRun } from '../../src/resources/runPlan.js';
 import { staleRuns } from '../../src/resources/staleRuns.js';
 import { FakeApiserver } from '../helpers/fakeApiserver.js';
@@ -243,6 +244,18 @@ describe('staleRuns', () => {
     expect(names(2)).toEqual(['old-newest', 'old-recent']);
     expect(names(-5)).toEqual([]);
     expect(names(20, 0)).toEqual(['old-still-running']);
+  });
+
+  it('with changedParamsOnly, only runs whose resolved params differ from the resource’s now', () => {
+    const same = currentParamsHash(repo) ?? '';
+    const mixed = [
+      run('same-params', '40', '2026-01-01T22:00:00Z', false, same),
+      run('other-params', '40', '2026-01-01T21:00:00Z', false),
+    ];
+    expect(
+      staleRuns(mixed, repo, { limit: 20, withinHours: 24, changedParamsOnly: true, now }).map((r) => r.metadata.name),
+    ).toEqual(['other-params']);
+    expect(staleRuns(mixed, repo, { limit: 20, withinHours: 24, changedParamsOnly: false, now })).toHaveLength(2);
   });
 });
 

@@ -78,7 +78,7 @@ async function stream(ctx: Context, options: StreamOptions): Promise<SubscriberQ
       extensions: { code: 'UNAVAILABLE' },
     });
   }
-  const cache = ctx.cache.reflector(options.kind);
+  const cache = ctx.cache.kind(options.kind);
   const matches = (obj: KubeObject) => (!namespace || obj.metadata.namespace === namespace) && options.matches(obj);
 
   const cleanup: (() => void)[] = [];

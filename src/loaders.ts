@@ -53,7 +53,7 @@ export class ObjectLoaders {
   }
 
   private cached(kind: KindName, namespace?: string): boolean {
-    return this.mode === 'cached' && this.cache.has(kind) && this.cache.reflector(kind).covers(namespace);
+    return this.mode === 'cached' && this.cache.has(kind) && this.cache.kind(kind).covers(namespace);
   }
 
   /** Keeps the objects in namespaces where the caller may `list` the kind. */
@@ -74,7 +74,7 @@ export class ObjectLoaders {
     requireObjectName(name);
     if (this.cached(kind, namespace)) {
       if (!(await this.authorizer.allowed(this.caller, 'get', kinds[kind], namespace, this.accessReviews))) return null;
-      return this.cache.reflector(kind).get(namespace, name) ?? null;
+      return this.cache.kind(kind).get(namespace, name) ?? null;
     }
     if (this.mode === 'naive') {
       return this.kube.request<KubeObject>('GET', resourcePath(kinds[kind], namespace, name)).catch((err: unknown) => {
@@ -109,7 +109,7 @@ export class ObjectLoaders {
   /** Every object of a kind in a namespace (all namespaces when undefined) that the caller may list. */
   async list(kind: KindName, namespace?: string): Promise<KubeObject[]> {
     if (namespace !== undefined) requireNamespaceName(namespace);
-    if (this.cached(kind, namespace)) return this.readable(kind, [...this.cache.reflector(kind).list(namespace)]);
+    if (this.cached(kind, namespace)) return this.readable(kind, [...this.cache.kind(kind).list(namespace)]);
     if (this.mode === 'naive') return this.fetchList(kind, namespace);
     let loader = this.lists.get(kind);
     if (!loader) {
@@ -123,7 +123,7 @@ export class ObjectLoaders {
   /** Objects of `kind` found under `key` (`namespace/name`) in one of its indexes (src/resources/indexes.ts). */
   async byIndex(kind: KindName, index: string, key: string): Promise<KubeObject[]> {
     requireNamespaceName(key.split('/')[0] ?? '');
-    if (this.cached(kind, key.split('/')[0])) return this.readable(kind, this.cache.reflector(kind).byIndex(index, key));
+    if (this.cached(kind, key.split('/')[0])) return this.readable(kind, this.cache.kind(kind).byIndex(index, key));
     const fn = indexes[kind]?.[index];
     if (!fn) throw new Error(`${kind} has no index ${index}`);
     const all = await this.list(kind, key.split('/')[0]);

@@ -196,7 +196,7 @@ export class ResourceCache {
   }
 
   /** The cache of a kind; throws when the kind is not cached (use `has` or the loaders). */
-  reflector(name: KindName): KindCache {
+  kind(name: KindName): KindCache {
     const c = this.byKind.get(name);
     if (!c) throw new Error(`${name} is not cached`);
     return c;

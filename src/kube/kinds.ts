@@ -67,17 +67,20 @@ export const builtinKinds = {
   Secret: { kind: 'Secret', group: '', version: 'v1', plural: 'secrets', namespaced: true },
 } as const satisfies Record<string, KindSpec>;
 
+/** Where a kind lives in the API, apart from its group and version (a manifest names those). */
+export type KindPlace = Pick<KindSpec, 'plural' | 'namespaced'>;
+
 /**
- * The path of a manifest's object, from its own `apiVersion` and the plural its kind has in `kinds` or
- * `builtinKinds`; throws for any other kind.
+ * The path of a manifest's object, from its own `apiVersion` and the plural its kind has in `kinds`,
+ * `builtinKinds` or `moreKinds`; throws for any other kind.
  */
-export function manifestPath(obj: KubeObject, defaultNamespace = 'default'): string {
-  const known: Record<string, KindSpec> = { ...kinds, ...builtinKinds };
+export function manifestPath(obj: KubeObject, defaultNamespace = 'default', moreKinds: Record<string, KindPlace> = {}): string {
+  const known: Record<string, KindPlace> = { ...kinds, ...builtinKinds, ...moreKinds };
   const spec = obj.kind ? known[obj.kind] : undefined;
   if (!spec || !obj.apiVersion) throw new Error(`cannot apply kind ${obj.kind}: not one of ${Object.keys(known).join(', ')}`);
   const [group, version] = obj.apiVersion.includes('/') ? obj.apiVersion.split('/') : ['', obj.apiVersion];
   return resourcePath(
-    { ...spec, group: group ?? '', version: version ?? '' },
+    { ...spec, kind: obj.kind ?? '', group: group ?? '', version: version ?? '' },
     obj.metadata.namespace ?? defaultNamespace,
     obj.metadata.name,
   );

@@ -398,7 +398,7 @@ export class FanOut {
   private stream(kind: KindName): KindStream {
     let stream = this.streams.get(kind);
     if (!stream) {
-      const cache = this.options.cache.reflector(kind);
+      const cache = this.options.cache.kind(kind);
       const s: KindStream = { cache, seq: 0, groups: new Map(), off: () => {}, backlog: [], busy: false };
       s.off = cache.subscribe((event) => this.onEvent(s, event));
       this.streams.set(kind, s);

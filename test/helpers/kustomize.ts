@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readdirSync, renameSync, statSync } from 'node:f
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
-import type { KubeObject } from '../../src/kube/kinds.js';
+import { builtinKinds, type KindPlace, type KubeObject, kinds, manifestPath } from '../../src/kube/kinds.js';
 
 const projectRoot = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const sourceDir = join(projectRoot, 'tools', 'kustomize');
@@ -53,16 +53,8 @@ export function kustomizeBuild(dir: string): KubeObject[] {
     .filter((o): o is KubeObject => o !== null && typeof o === 'object');
 }
 
-/** Where each kind the manifests in deploy/ use lives in the API: plural and scope. */
-const resources: Record<string, { plural: string; namespaced: boolean }> = {
-  CustomResourceDefinition: { plural: 'customresourcedefinitions', namespaced: false },
-  Namespace: { plural: 'namespaces', namespaced: false },
-  ClusterRole: { plural: 'clusterroles', namespaced: false },
-  ClusterRoleBinding: { plural: 'clusterrolebindings', namespaced: false },
-  Role: { plural: 'roles', namespaced: true },
-  RoleBinding: { plural: 'rolebindings', namespaced: true },
-  ServiceAccount: { plural: 'serviceaccounts', namespaced: true },
-  ConfigMap: { plural: 'configmaps', namespaced: true },
+/** Kinds deploy/ uses beyond those src/kube/kinds.ts knows (the project's and Kubernetes' own it applies). */
+const deployKinds: Record<string, KindPlace> = {
   Service: { plural: 'services', namespaced: true },
   Deployment: { plural: 'deployments', namespaced: true },
   PodDisruptionBudget: { plural: 'poddisruptionbudgets', namespaced: true },
@@ -72,11 +64,7 @@ const resources: Record<string, { plural: string; namespaced: boolean }> = {
 
 /** The object's REST path from its apiVersion and kind, e.g. `/apis/apps/v1/namespaces/x/deployments/y`. */
 export function restPath(obj: KubeObject): string {
-  const r = obj.kind ? resources[obj.kind] : undefined;
-  if (!r || !obj.apiVersion)
-    throw new Error(`no REST path known for ${obj.apiVersion} ${obj.kind}: add it to test/helpers/kustomize.ts`);
-  if (r.namespaced && !obj.metadata.namespace) throw new Error(`${obj.kind}/${obj.metadata.name} has no namespace`);
-  const group = obj.apiVersion.includes('/') ? `/apis/${obj.apiVersion}` : `/api/${obj.apiVersion}`;
-  const ns = r.namespaced ? `/namespaces/${obj.metadata.namespace}` : '';
-  return `${group}${ns}/${r.plural}/${obj.metadata.name}`;
+  const namespaced = { ...deployKinds, ...kinds, ...builtinKinds }[obj.kind ?? '']?.namespaced;
+  if (namespaced && !obj.metadata.namespace) throw new Error(`${obj.kind}/${obj.metadata.name} has no namespace`);
+  return manifestPath(obj, undefined, deployKinds);
 }

@@ -39,7 +39,7 @@ describe.skipIf(!haveUsers)('token authentication and RBAC', () => {
         },
       });
     }
-    await eventually(() => (gw.cache.reflector('PipelineResource').get('team-b', `seed-${suffix}`) ? true : undefined));
+    await eventually(() => (gw.cache.kind('PipelineResource').get('team-b', `seed-${suffix}`) ? true : undefined));
   });
 
   afterAll(async () => {

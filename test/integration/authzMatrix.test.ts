@@ -145,7 +145,7 @@ describe.skipIf(!haveUsers)('authorization matrix', () => {
       for (const o of objects) created.push({ namespace: ns, kind: o.kind, name: o.name });
     }
     gw = await startGateway({ auth: 'token', accessReviewTtlMs: 200, subscriptions: { accessRecheckMs: 300 } });
-    await eventually(() => (gw.cache.reflector('ResourceBinding').get('team-b', `m-bind-${suffix}`) ? true : undefined));
+    await eventually(() => (gw.cache.kind('ResourceBinding').get('team-b', `m-bind-${suffix}`) ? true : undefined));
   });
 
   afterAll(async () => {
@@ -256,7 +256,7 @@ describe.skipIf(!haveUsers)('authorization matrix', () => {
           `subscription { pipelineResourceEvents(namespace: "${ns}", name: "m-repo-${suffix}") { type object { namespace name } } }`,
         );
         if (want.watch === 'event') {
-          await eventually(() => (gw.cache.reflector('PipelineResource').listenerCount > 0 ? true : undefined));
+          await eventually(() => (gw.cache.kind('PipelineResource').listenerCount > 0 ? true : undefined));
           await admin.request('PATCH', resourcePath(kinds.PipelineResource, ns, `m-repo-${suffix}`), {
             body: { metadata: { labels: { touched: user } } },
             contentType: 'application/merge-patch+json',
@@ -293,7 +293,7 @@ describe.skipIf(!haveUsers)('authorization matrix', () => {
     await eventually(async () => ((await kubernetesAllows('mallory', 'watch', 'PipelineResource', 'team-a')) ? true : undefined));
     await new Promise((r) => setTimeout(r, 300)); // the gateway reuses an access review's answer for 200 ms here
     const sub = collect(gw.ws(token('mallory')), 'subscription { pipelineResourceEvents(namespace: "team-a") { type } }');
-    await eventually(() => (gw.cache.reflector('PipelineResource').listenerCount > 0 || sub.failure ? true : undefined));
+    await eventually(() => (gw.cache.kind('PipelineResource').listenerCount > 0 || sub.failure ? true : undefined));
     await new Promise((r) => setTimeout(r, 500));
     expect(sub.failure).toBeUndefined();
     // With the binding, mallory reads team-a as a viewer would.

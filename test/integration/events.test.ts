@@ -35,7 +35,7 @@ afterAll(async () => {
 
 /** Subscribes and waits until the server has attached the subscription to the cache. */
 async function subscribe(field: string, args: string, kind: 'PipelineResource' | 'ResourceBinding' | 'Pipeline' | 'PipelineRun') {
-  const cache = gw.cache.reflector(kind);
+  const cache = gw.cache.kind(kind);
   const before = cache.listenerCount;
   const sub = collect<Record<string, Ev>>(
     gw.ws(),
@@ -113,7 +113,7 @@ describe('resuming with since', () => {
     const last = first.events().at(-1)?.resourceVersion;
     await createObjects(ns, [gitResource('r2'), gitResource('r3')]);
     await merge('PipelineResource', ns, 'r1', { spec: { description: 'x' } });
-    await eventually(() => (gw.cache.reflector('PipelineResource').get(ns, 'r1')?.spec ? true : undefined));
+    await eventually(() => (gw.cache.kind('PipelineResource').get(ns, 'r1')?.spec ? true : undefined));
 
     const second = await subscribe('pipelineResourceEvents', `namespace: "${ns}", since: "${last}"`, 'PipelineResource');
     await eventually(() => (second.events().length >= 3 ? true : undefined));
@@ -132,19 +132,19 @@ describe('resuming with since', () => {
 
   it('resumes from the last cursor with exactly the events after it', async () => {
     // The last test's subscriptions have left (subscribe() waits for the count to grow).
-    await eventually(() => (gw.cache.reflector('PipelineResource').listenerCount === 0 ? true : undefined));
+    await eventually(() => (gw.cache.kind('PipelineResource').listenerCount === 0 ? true : undefined));
     const first = await subscribe('pipelineResourceEvents', `namespace: "${ns}"`, 'PipelineResource');
     await createObjects(ns, [gitResource('c1')]);
     await merge('PipelineResource', ns, 'c1', { spec: { description: 'a' } });
     await eventually(() => (first.events().length >= 2 ? true : undefined));
-    const attached = gw.cache.reflector('PipelineResource').listenerCount;
+    const attached = gw.cache.kind('PipelineResource').listenerCount;
     first.dispose();
-    await eventually(() => (gw.cache.reflector('PipelineResource').listenerCount < attached ? true : undefined));
+    await eventually(() => (gw.cache.kind('PipelineResource').listenerCount < attached ? true : undefined));
     const cursor = first.events().at(-1)?.cursor;
     expect(cursor).toBe(`v1:${first.events().at(-1)?.resourceVersion}`);
     await merge('PipelineResource', ns, 'c1', { spec: { description: 'b' } });
     await admin.request('DELETE', resourcePath(kinds.PipelineResource, ns, 'c1'));
-    await eventually(() => (gw.cache.reflector('PipelineResource').get(ns, 'c1') ? undefined : true));
+    await eventually(() => (gw.cache.kind('PipelineResource').get(ns, 'c1') ? undefined : true));
 
     const resyncs = () => gw.cache.histories.find((h) => h.kind === 'PipelineResource')?.resyncs;
     const resyncsBefore = resyncs();
@@ -158,11 +158,11 @@ describe('resuming with since', () => {
   });
 
   it('sends RESYNC and the current state when the log no longer reaches back', async () => {
-    const start = gw.cache.reflector('PipelineResource').resourceVersion;
+    const start = gw.cache.kind('PipelineResource').resourceVersion;
     // The gateway keeps 50 events per kind: 60 writes push `start` out of its log.
     for (let i = 0; i < 60; i++) await merge('PipelineResource', ns, 'r4', { spec: { description: `v${i}` } });
     await eventually(() =>
-      (gw.cache.reflector('PipelineResource').get(ns, 'r4')?.spec as { description?: string })?.description === 'v59'
+      (gw.cache.kind('PipelineResource').get(ns, 'r4')?.spec as { description?: string })?.description === 'v59'
         ? true
         : undefined,
     );
@@ -187,7 +187,7 @@ describe('fan-out', () => {
       subs.push(
         collect<Record<string, Ev>>(gw.ws(), `subscription { pipelineResourceEvents(namespace: "${ns}", name: "fan") { type } }`),
       );
-    await eventually(() => (gw.cache.reflector('PipelineResource').listenerCount >= 100 ? true : undefined), 20_000);
+    await eventually(() => (gw.cache.kind('PipelineResource').listenerCount >= 100 ? true : undefined), 20_000);
     await createObjects(ns, [gitResource('fan')]);
     await eventually(() => (subs.every((s) => s.received.length === 1) ? true : undefined), 20_000);
     expect(await watchCount(kubeconfigPath(), { resources: ['pipelineresources'] })).toBe(before);
@@ -220,7 +220,7 @@ describe('slow consumers', () => {
         slow.ws(),
         `subscription { pipelineResourceEvents(namespace: "${ns}") { type object { name } } }`,
       );
-      await eventually(() => (slow.cache.reflector('PipelineResource').listenerCount >= 2 ? true : undefined));
+      await eventually(() => (slow.cache.kind('PipelineResource').listenerCount >= 2 ? true : undefined));
       // Stop reading: the kernel buffers fill, then the server's send buffer, then its queue.
       (socket as unknown as { _socket: { pause(): void } })._socket.pause();
       // ~40 KB an event, 12 MB in all: more than loopback's socket buffers hold.
@@ -245,7 +245,7 @@ describe('slow consumers', () => {
       await Promise.all(writes);
       // Once more than hardLimit distinct objects wait, the stalled subscription is ended and unsubscribed;
       // the reading one got every event.
-      await eventually(() => (slow.cache.reflector('PipelineResource').listenerCount === 1 ? true : undefined), 20_000);
+      await eventually(() => (slow.cache.kind('PipelineResource').listenerCount === 1 ? true : undefined), 20_000);
       await eventually(() => (reader.received.length >= 300 ? true : undefined), 20_000);
       expect(reader.failure).toBeUndefined();
       (socket as unknown as { _socket: { resume(): void } })._socket.resume();

@@ -177,7 +177,7 @@ const covered = { delivered: 0, unchanged: 0, resyncs: 0, revoked: 0, refused: 0
 
 it('grouped fan-out gives every subscriber exactly the payloads per-subscriber execution would', async () => {
   const recorded: ReflectorEvent[] = [];
-  const off = gw.cache.reflector('PipelineResource').subscribe((e) => recorded.push(e));
+  const off = gw.cache.kind('PipelineResource').subscribe((e) => recorded.push(e));
   // The model's own reviews, uncached, so it sees a revocation at once.
   const authorizer = new Authorizer({ client: admin, logger: testLogger, cache: { ttlMs: 1 } });
   try {
@@ -241,9 +241,7 @@ it('grouped fan-out gives every subscriber exactly the payloads per-subscriber e
                 },
               });
             }
-            await eventually(() =>
-              names.every((ns) => gw.cache.reflector('ResourceBinding').get(ns, 'bind')) ? true : undefined,
-            );
+            await eventually(() => (names.every((ns) => gw.cache.kind('ResourceBinding').get(ns, 'bind')) ? true : undefined));
             let writes = 0;
             /** Writes in order; resolves once the cache has seen the last one. */
             const apply = async (script: Write[]) => {
@@ -297,7 +295,7 @@ it('grouped fan-out gives every subscriber exactly the payloads per-subscriber e
               if (last) {
                 const l = last;
                 await eventually(() => {
-                  const now = gw.cache.reflector('PipelineResource').get(l.ns, l.name);
+                  const now = gw.cache.kind('PipelineResource').get(l.ns, l.name);
                   return (l.gone ? !now : now?.metadata.resourceVersion === l.rv) ? true : undefined;
                 });
               }
@@ -321,7 +319,7 @@ it('grouped fan-out gives every subscriber exactly the payloads per-subscriber e
               }
             };
             const join = async (phase: 1 | 2, revoked: boolean, recentCursor: string | undefined) => {
-              const cache = gw.cache.reflector('PipelineResource');
+              const cache = gw.cache.kind('PipelineResource');
               const before = cache.listenerCount;
               let attached = 0;
               for (const spec of specs.filter((s) => s.phase === phase)) {

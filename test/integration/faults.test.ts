@@ -228,7 +228,7 @@ describe('a storm of writes to every cached kind through kill -9 (twice), SIGSTO
       sub: collect<Record<string, Ev>>(gw.ws(), subscription(kind)),
       before: [],
     }));
-    await eventually(() => (storm.every((k) => gw.cache.reflector(k.kind).listenerCount === 3) ? true : undefined));
+    await eventually(() => (storm.every((k) => gw.cache.kind(k.kind).listenerCount === 3) ? true : undefined));
 
     let writing = true;
     let ops = 0;
@@ -305,7 +305,7 @@ describe('a storm of writes to every cached kind through kill -9 (twice), SIGSTO
         );
       }
     }
-    await eventually(() => (storm.every((k) => keep.every((n) => gw.cache.reflector(k.kind).get(ns, n))) ? true : undefined));
+    await eventually(() => (storm.every((k) => keep.every((n) => gw.cache.kind(k.kind).get(ns, n))) ? true : undefined));
     const expiredBefore = storm.map((k) => stats(k.kind)?.expired ?? 0);
     proxy.cut();
     await Promise.all(storm.flatMap((k) => keep.map((name) => write(() => client.request('DELETE', path(k, name))))));
@@ -343,7 +343,7 @@ describe('a storm of writes to every cached kind through kill -9 (twice), SIGSTO
 
       // A resume from every cursor the first subscriber was given, as the gateway's log answers it.
       const events = eventsOf(subscribers.find((s) => s.kind === kind) as Subscriber);
-      const log = gw.cache.reflector(kind.kind).log;
+      const log = gw.cache.kind(kind.kind).log;
       for (const [k, e] of events.entries()) {
         if (!e.cursor) continue;
         const replay = log.since(e.cursor)?.map((r) => ({
@@ -422,14 +422,14 @@ describe('a storm of writes to every cached kind through kill -9 (twice), SIGSTO
     const last = events.at(-1)?.cursor ?? undefined;
     expect(last).toMatch(/^v1:\d+$/);
     const replicaView = () =>
-      new Map([...replica.cache.reflector(kind.kind).list(ns)].map((o) => [o.metadata.name, o.metadata.resourceVersion ?? '']));
+      new Map([...replica.cache.kind(kind.kind).list(ns)].map((o) => [o.metadata.name, o.metadata.resourceVersion ?? '']));
     await eventually(
       () => (sorted(replicaView()) === sorted(expectedOf.get(kind.kind) as Map<string, string>) ? true : undefined),
       20_000,
     );
-    const listeners = replica.cache.reflector(kind.kind).listenerCount;
+    const listeners = replica.cache.kind(kind.kind).listenerCount;
     const exact = collect<Record<string, Ev>>(replica.ws(), subscription(kind, last));
-    await eventually(() => (replica.cache.reflector(kind.kind).listenerCount > listeners ? true : undefined));
+    await eventually(() => (replica.cache.kind(kind.kind).listenerCount > listeners ? true : undefined));
     await write(() =>
       client.request('POST', path(kind), {
         body: {

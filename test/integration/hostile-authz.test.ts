@@ -139,7 +139,7 @@ describe.skipIf(!haveUsers)('hostile tenants: authorization work bounded', () =>
     const many = await Promise.all(Array.from({ length: 101 }, () => createNamespace('wide')));
     try {
       await Promise.all(many.map(({ name }) => createObjects(name, [gitResource('r')])));
-      await eventually(() => ([...gw.cache.reflector('PipelineResource').list()].length >= 101 ? true : undefined));
+      await eventually(() => ([...gw.cache.kind('PipelineResource').list()].length >= 101 ? true : undefined));
       const r = await gw.gql('{ pipelineResources(first: 500) { edges { node { namespace } } } }', {}, userToken('alice'));
       expect(r.errors).toBeUndefined();
       const seen = new Set(r.data.pipelineResources.edges.map((e: { node: { namespace: string } }) => e.node.namespace));
@@ -352,7 +352,7 @@ describe.skipIf(!haveUsers)('sessions end with their credentials', () => {
       ended = true;
     })();
     // Both sessions are live: an object created now reaches both.
-    await eventually(() => (gw.cache.reflector('PipelineResource').listenerCount >= 2 ? true : undefined));
+    await eventually(() => (gw.cache.kind('PipelineResource').listenerCount >= 2 ? true : undefined));
     await admin.request('POST', resourcePath(kinds.PipelineResource, ns.name), {
       body: {
         apiVersion: 'tekton.dev/v1alpha1',
@@ -384,7 +384,7 @@ describe.skipIf(!haveUsers)('sessions end with their credentials', () => {
   it('releases an SSE session at once when its reader goes away, without waiting for an event', async () => {
     await serviceAccount(ns.name, 'reader');
     const token = await requestToken(ns.name, 'reader');
-    const reflector = gw.cache.reflector('PipelineResource');
+    const reflector = gw.cache.kind('PipelineResource');
     const before = reflector.listenerCount;
     const abort = new AbortController();
     const sse = await fetch(gw.url, {

@@ -42,7 +42,7 @@ beforeAll(async () => {
   });
   local = await startGateway({ auth: 'anonymous', loopbackHostsOnly: true, http: { corsOrigins: [allowed] } });
   closed = await startGateway({ auth: 'token', http: { introspection: false } });
-  await eventually(() => (local.cache.reflector('PipelineResource').get(ns, 'prod') ? true : undefined));
+  await eventually(() => (local.cache.kind('PipelineResource').get(ns, 'prod') ? true : undefined));
 });
 
 afterAll(async () => {
@@ -232,7 +232,7 @@ describe('secret params', () => {
       local.ws(),
       `subscription { pipelineResourceEvents(namespace: "${ns}", name: "prod") { type object { params { name value secret set } } } }`,
     );
-    await eventually(() => (local.cache.reflector('PipelineResource').listenerCount > 0 ? true : undefined));
+    await eventually(() => (local.cache.kind('PipelineResource').listenerCount > 0 ? true : undefined));
     const next = `n3w-${randomBytes(8).toString('hex')}`;
     secretValues.add(next);
     await admin.request('PATCH', resourcePath(kinds.PipelineResource, ns, 'prod'), {

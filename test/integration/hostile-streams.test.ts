@@ -140,14 +140,14 @@ describe('the event log holds what is live', () => {
         );
       }
       await eventually(
-        () => (names.every((n) => gw.cache.reflector('PipelineRun').get(ns, n)?.metadata.generation === 64) ? true : undefined),
+        () => (names.every((n) => gw.cache.kind('PipelineRun').get(ns, n)?.metadata.generation === 64) ? true : undefined),
         60_000,
       );
     });
     expectBystanderUnharmed(bystander);
 
     const history = gw.cache.histories.find((h) => h.kind === 'PipelineRun');
-    const perEvent = estimateBytes(gw.cache.reflector('PipelineRun').get(ns, 'big-b'));
+    const perEvent = estimateBytes(gw.cache.kind('PipelineRun').get(ns, 'big-b'));
     const fit = Math.floor(logBudget / perEvent);
     expect(fit).toBe(15);
     expect(history?.bytes).toBeLessThanOrEqual(logBudget);
@@ -173,7 +173,7 @@ describe('the event log holds what is live', () => {
     ).toEqual(['ADDED big-a', 'ADDED big-b']);
 
     for (const n of names) await alice.request('DELETE', `${path}/${n}`);
-    await eventually(() => (gw.cache.reflector('PipelineRun').get(ns, 'big-a') ? undefined : true));
+    await eventually(() => (gw.cache.kind('PipelineRun').get(ns, 'big-a') ? undefined : true));
     // What stays is the log's window (at most its 4 MiB budget), not 32 MB of old versions.
     expect(heapMiB() - heapBefore).toBeLessThan(16);
   }, 300_000);
@@ -241,7 +241,7 @@ describe('SSE streams at the default limits', () => {
         for (let i = 0; i < 1_000; i += 50) {
           open.push(...(await Promise.all(Array.from({ length: 50 }, () => openSse(gw.url, prSubscription(ns))))));
         }
-        await eventually(() => (gw.cache.reflector('PipelineResource').listenerCount === 1_000 ? true : undefined), 30_000);
+        await eventually(() => (gw.cache.kind('PipelineResource').listenerCount === 1_000 ? true : undefined), 30_000);
         const more = await Promise.all(Array.from({ length: 100 }, () => openSse(gw.url, prSubscription(ns))));
         await Promise.all(more.map((s) => s.closed));
         return more;
@@ -255,7 +255,7 @@ describe('SSE streams at the default limits', () => {
     } finally {
       for (const s of open) s.close();
     }
-    await eventually(() => (gw.cache.reflector('PipelineResource').listenerCount === 0 ? true : undefined), 30_000);
+    await eventually(() => (gw.cache.kind('PipelineResource').listenerCount === 0 ? true : undefined), 30_000);
   }, 120_000);
 });
 
@@ -268,7 +268,7 @@ describe('subscriptions per user, over SSE and WebSocket together', () => {
 
   it('past the cap: SSE gets HTTP 429 TOO_MANY_SUBSCRIPTIONS, a WebSocket subscription the same code; other users are not affected', async () => {
     const alice = userToken('alice');
-    const cache = gw.cache.reflector('PipelineResource');
+    const cache = gw.cache.kind('PipelineResource');
     const streams: Stream[] = [];
     try {
       for (let i = 0; i < 3; i++) streams.push(await openSse(gw.url, prSubscription(ns), { token: alice }));
@@ -311,7 +311,7 @@ describe('a stalled SSE reader', () => {
   afterAll(async () => gw?.stop());
 
   it('is ended once a write has waited past the timeout, and its subscription and its slot with it', async () => {
-    const cache = gw.cache.reflector('PipelineResource');
+    const cache = gw.cache.kind('PipelineResource');
     const { port } = new URL(gw.url);
     const socket = connect(Number(port), '127.0.0.1');
     await new Promise((r) => socket.once('connect', r));
@@ -381,7 +381,7 @@ describe('a slow SSE reader', () => {
   afterAll(async () => gw?.stop());
 
   it('that falls past the hard limit gets SLOW_CONSUMER as its last event, then the stream completes', async () => {
-    const cache = gw.cache.reflector('PipelineResource');
+    const cache = gw.cache.kind('PipelineResource');
     const { port } = new URL(gw.url);
     const socket = connect(Number(port), '127.0.0.1');
     await new Promise((r) => socket.once('connect', r));

@@ -29,7 +29,7 @@ function value(text: string, name: string, labels: Record<string, string>): numb
 
 it('/metrics shows requests, operations, errors, Kubernetes calls, the cache and subscribers', async () => {
   const sub = collect(gw.ws(), `subscription Watch { pipelineResourceEvents(namespace: "${ns}") { type } }`);
-  await eventually(() => (gw.cache.reflector('PipelineResource').listenerCount > 0 ? true : undefined));
+  await eventually(() => (gw.cache.kind('PipelineResource').listenerCount > 0 ? true : undefined));
   await createObjects(ns, [gitResource('measured')]);
   await eventually(() => (sub.received.length > 0 ? true : undefined));
   await gw.gql('query Types { resourceTypes { name } }');

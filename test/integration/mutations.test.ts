@@ -35,7 +35,7 @@ beforeAll(async () => {
     binding('uses-bound', 'build', { source: 'bound' }),
   ]);
   gw = await startGateway();
-  await eventually(() => (gw.cache.reflector('ResourceBinding').get(ns, 'uses-bound') ? true : undefined));
+  await eventually(() => (gw.cache.kind('ResourceBinding').get(ns, 'uses-bound') ? true : undefined));
 });
 
 afterAll(async () => {

@@ -102,7 +102,7 @@ describe('Kubernetes requests per query', () => {
             ['Pipeline', 'LIST tekton.dev/pipelines'],
             ['PipelineRun', 'LIST tekton.dev/pipelineruns'],
           ] as const) {
-            pages[key] = Math.max(1, Math.ceil(gw.cache.reflector(kind).size / 500));
+            pages[key] = Math.max(1, Math.ceil(gw.cache.kind(kind).size / 500));
           }
         } finally {
           await gw.stop();

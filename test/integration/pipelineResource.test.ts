@@ -288,7 +288,7 @@ describe('pipelineResourceEvents', () => {
       { ns },
     );
     // Writes made before the server attaches the subscription would not be streamed.
-    await eventually(() => (gw.cache.reflector('PipelineResource').listenerCount > 0 ? true : undefined));
+    await eventually(() => (gw.cache.kind('PipelineResource').listenerCount > 0 ? true : undefined));
     await gw.gql(CREATE, { input: repo('live') });
     await gw.gql(CREATE, {
       input: { namespace: ns, name: 'live-image', type: 'image', params: [{ name: 'url', value: 'r.example.com/x' }] },
@@ -323,7 +323,7 @@ describe('subscriptions over SSE', () => {
       signal: abort.signal,
     });
     expect(res.headers.get('content-type')).toContain('text/event-stream');
-    await eventually(() => (gw.cache.reflector('PipelineResource').listenerCount > 0 ? true : undefined));
+    await eventually(() => (gw.cache.kind('PipelineResource').listenerCount > 0 ? true : undefined));
     await gw.gql(CREATE, { input: repo('sse') });
     const reader = (res.body as ReadableStream<Uint8Array>).getReader();
     let text = '';

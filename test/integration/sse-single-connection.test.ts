@@ -45,7 +45,7 @@ describe('graphql-sse single connection mode', () => {
       },
       retryAttempts: 0,
     });
-    const cache = gw.cache.reflector('PipelineResource');
+    const cache = gw.cache.kind('PipelineResource');
     const seen: Record<'all' | 'named', Ev[]> = { all: [], named: [] };
     const errors: unknown[] = [];
     const subscribe = (key: 'all' | 'named', query: string) =>

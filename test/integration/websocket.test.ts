@@ -108,7 +108,7 @@ describe('WebSocket limits', () => {
       await eventually(() => (messages.some((m) => m.id === '3') ? true : undefined));
       const third = messages.filter((m) => m.id === '3');
       expect(JSON.stringify(third)).toContain('RATE_LIMITED');
-      await eventually(() => (cache.reflector('PipelineResource').listenerCount === 2 ? true : undefined));
+      await eventually(() => (cache.kind('PipelineResource').listenerCount === 2 ? true : undefined));
       expect(closed).toBe(false);
       // The subscriptions spent none of the operation budget: two queries answer, the third is refused.
       const query = () =>

@@ -3,7 +3,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { readmeWithSettings } from '../../scripts/readmeSettings.js';
+import { defaultWebSocketLimits } from '../../src/app.js';
+import { defaultTokenCacheLimits } from '../../src/auth/Authenticator.js';
+import { defaultAuthFailureLimit } from '../../src/auth/AuthFailureLimiter.js';
+import { defaultReviewCacheLimits } from '../../src/auth/Authorizer.js';
 import { type Config, ConfigError, flagOf, parseConfig, settings } from '../../src/config.js';
+import { defaultExecutionBudget } from '../../src/plugins/useExecutionBudget.js';
+import { defaultQueryLimits } from '../../src/plugins/useQueryLimits.js';
+import { defaultRateLimit } from '../../src/plugins/useRateLimit.js';
+import { defaultYamlLimits } from '../../src/resources/readYaml.js';
+import { defaultEventLogLimits } from '../../src/subscriptions/EventLog.js';
+import { defaultSubscriptionLimits } from '../../src/subscriptions/limits.js';
+import { defaultHttpPolicy, defaultMaxAccessReviews } from '../../src/yoga.js';
 
 it('defaults to local mode on 127.0.0.1:4000 with anonymous access when no cluster is named', () => {
   const c = parseConfig([], {});
@@ -196,4 +207,45 @@ it('runs arbitrary operations by default, and only the trusted documents of --pe
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+it("each component's own defaults (used when it is built alone, as unit tests do) are the settings table's", () => {
+  const c = parseConfig([], {});
+  const l = c.limits;
+  expect(defaultQueryLimits).toEqual({
+    maxDepth: l.maxDepth,
+    maxAliases: l.maxAliases,
+    maxTokens: l.maxTokens,
+    maxCost: l.maxCost,
+  });
+  expect(defaultExecutionBudget).toEqual({ maxObjects: l.maxResolvedObjects, maxResponseBytes: l.maxResponseBytes });
+  expect(defaultRateLimit).toEqual({
+    burst: l.rateBurst,
+    perSecond: l.ratePerSecond,
+    costBurst: l.rateCostBurst,
+    costPerSecond: l.rateCostPerSecond,
+  });
+  expect(defaultYamlLimits).toEqual({
+    maxBytes: l.yamlMaxBytes,
+    maxDepth: l.yamlMaxDepth,
+    maxAliases: l.yamlMaxAliases,
+    parseTimeoutMs: l.yamlParseTimeoutMs,
+  });
+  expect(defaultEventLogLimits).toEqual({ maxEvents: l.eventLogEvents, maxBytes: l.eventLogBytes });
+  expect(defaultWebSocketLimits).toMatchObject({
+    maxMessageBytes: l.wsMaxMessageBytes,
+    maxConnections: l.wsMaxConnections,
+    maxConnectionsPerClient: l.wsMaxConnectionsPerClient,
+    maxSubscriptionsPerConnection: l.wsMaxSubscriptions,
+  });
+  expect(defaultHttpPolicy).toMatchObject({
+    maxBodyBytes: l.maxBodyBytes,
+    introspection: c.introspection,
+    corsOrigins: c.corsOrigins,
+  });
+  expect(defaultMaxAccessReviews).toBe(l.maxAccessReviews);
+  expect(defaultReviewCacheLimits).toMatchObject({ maxEntries: l.accessReviewCacheEntries, maxBytes: l.accessReviewCacheBytes });
+  expect(defaultTokenCacheLimits).toMatchObject({ maxEntries: l.tokenCacheEntries, maxBytes: l.tokenCacheBytes });
+  expect(defaultAuthFailureLimit).toMatchObject({ maxFailures: l.authFailuresPerClient, windowMs: l.authFailureWindowMs });
+  expect(defaultSubscriptionLimits.maxPerUser).toBe(l.maxSubscriptionsPerUser);
 });

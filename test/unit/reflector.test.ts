@@ -213,7 +213,7 @@ describe('a resume across a relist that found deletions (issue 18)', () => {
     metrics.watch(cache);
     cache.start();
     await cache.synced();
-    const kind = cache.reflector('PipelineResource');
+    const kind = cache.kind('PipelineResource');
     const events: ReflectorEvent[] = [];
     kind.subscribe((e) => events.push(e));
     subscribed = true;

@@ -499,7 +499,7 @@ export async function subscriptionBench(o: SubscriptionBenchOptions): Promise<Su
     // Proof that every subscription is live: each receives one write's event.
     let names = 0;
     const nextName = () => o.resourceNames[names++ % o.resourceNames.length] as string;
-    const probe = await write(o.admin, o.namespace, nextName(), 'bench: subscribers live?');
+    const probe = await write(o.admin, o.namespace, nextName(), `bench: subscribers live? (${o.scenario}, ${Date.now()})`);
     const s = subs;
     if (!(await until(120_000, () => s.count(probe.key) + s.ended.size >= o.subscribers))) {
       throw new Error(
@@ -532,7 +532,7 @@ export async function subscriptionBench(o: SubscriptionBenchOptions): Promise<Su
     let missing = 0;
     for (let i = 0; i < o.writes; i++) {
       s.defer();
-      const w = await write(o.admin, o.namespace, nextName(), `bench write ${i}`);
+      const w = await write(o.admin, o.namespace, nextName(), `bench write ${i} (${o.scenario}, ${Date.now()})`);
       // Count without parsing: every subscriber gets one message per write (nothing else changes). Once
       // there are enough, parse them; anything later (a stray message took a place) is parsed on arrival.
       const complete = await until(eventTimeoutMs, () => {

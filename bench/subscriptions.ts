@@ -235,6 +235,8 @@ class Subscribers {
   readonly live = new Set<number>();
   readonly ended = new Map<number, string>();
   readonly rateLimited: number[] = [];
+  /** Refused starts whose `complete` has not come yet. */
+  private readonly refused = new Set<number>();
   rateLimitedTotal = 0;
   /** While set, messages are only timestamped and kept; `flush()` parses them. */
   private deferred: { t: number; socket: number; data: WebSocket.RawData }[] | undefined;
@@ -333,6 +335,7 @@ class Subscribers {
         if (!e?.object) {
           // A start refused by the rate limit is that subscription's result (then `complete`): send it again.
           if (payload.errors?.some((x) => x.extensions?.code === 'RATE_LIMITED')) {
+            this.refused.add(k);
             this.rateLimited.push(k);
             this.rateLimitedTotal++;
           } else if (payload.errors?.length) this.ended.set(k, payload.errors.map((x) => x.message).join('; '));
@@ -354,6 +357,8 @@ class Subscribers {
         return;
       }
       case 'complete':
+        // A refused start is completed after its RATE_LIMITED result: it is sent again, not ended.
+        if (this.refused.delete(k)) return;
         this.ended.set(k, 'completed by the server');
         return;
       default:

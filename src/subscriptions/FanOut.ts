@@ -372,10 +372,11 @@ export class FanOut {
     if (!group.members.delete(member)) return;
     this.members--;
     this.uncount.get(member)?.();
-    if (group.members.size === 0) {
-      const stream = this.streams.get(group.kind);
-      stream?.groups.delete(group.key);
-      if (stream && stream.groups.size === 0 && !stream.busy) this.close(stream);
+    const stream = this.streams.get(group.kind);
+    // Only its own group: a group of the same key may have been made since this one's stream closed.
+    if (group.members.size === 0 && stream?.groups.get(group.key) === group) {
+      stream.groups.delete(group.key);
+      if (stream.groups.size === 0 && !stream.busy) this.close(stream);
     }
     if (this.members === 0 && this.recheck) {
       clearInterval(this.recheck);

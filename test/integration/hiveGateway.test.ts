@@ -1,15 +1,18 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { composeServices } from '@apollo/composition';
 import { buildSubgraphSchema } from '@apollo/subgraph';
-import { createGatewayRuntime } from '@graphql-hive/gateway-runtime';
+import { createGatewayRuntime, getGraphQLWSOptions } from '@graphql-hive/gateway-runtime';
 import { parse } from 'graphql';
+import { createClient } from 'graphql-ws';
+import { useServer } from 'graphql-ws/use/ws';
 import { createYoga } from 'graphql-yoga';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket, { WebSocketServer } from 'ws';
 import { kinds, resourcePath } from '../../src/kube/kinds.js';
-import { kubeClient, kubeconfigPath } from '../helpers/cluster.js';
+import { eventually, kubeClient, kubeconfigPath } from '../helpers/cluster.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 
 /**
@@ -66,6 +69,9 @@ async function listen(server: Server): Promise<string> {
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}/graphql`;
 }
 
+/** What graphql-ws's `ws` server puts in a context's `extra`. */
+type Extra = { request: IncomingMessage; socket: WebSocket };
+
 let tekton: TestGateway;
 let teams: Server;
 let supergraph: string;
@@ -75,7 +81,7 @@ const routers: Server[] = [];
 async function startHive(subscriptions: 'sse' | 'ws'): Promise<string> {
   const gateway = createGatewayRuntime({
     supergraph,
-    logging: false,
+    logging: process.env.HIVE_LOG ? 'debug' : false,
     // Every subgraph request carries the caller's Authorization header (queries, mutations, SSE subscriptions).
     propagateHeaders: {
       fromClientToSubgraphs: ({ request }) => ({ authorization: request.headers.get('authorization') ?? '' }),
@@ -98,6 +104,20 @@ async function startHive(subscriptions: 'sse' | 'ws'): Promise<string> {
       : {}),
   });
   const server = createServer(gateway);
+  // Clients may subscribe over graphql-ws too (the hive-gateway CLI does this wiring itself). graphql-ws has no
+  // headers: the request that headers are propagated from carries the token of connection_init.
+  const sockets = new WebSocketServer({ server, path: '/graphql' });
+  useServer(
+    getGraphQLWSOptions(gateway, (ctx) => ({
+      req: (ctx.extra as Extra).request,
+      socket: (ctx.extra as Extra).socket,
+      request: new Request('http://router/graphql', {
+        headers: { authorization: String(ctx.connectionParams?.authorization ?? '') },
+      }),
+    })),
+    sockets,
+  );
+  server.once('close', () => sockets.close());
   routers.push(server);
   return listen(server);
 }
@@ -240,4 +260,43 @@ describe('Hive Gateway as the router', () => {
       expect(event).toMatchObject({ data: { pipelineResourceEvents: { type: 'MODIFIED', object: { name: owned } } } });
     });
   }
+
+  it("streams a subscription from a graphql-ws client through the router, upstream over ws, with the caller's token", async () => {
+    const url = await startHive('ws');
+    // The runtime loads its supergraph on the first HTTP request; a socket alone does not (the CLI loads it at start).
+    expect(await routed(url, '{ __typename }')).toEqual({ data: { __typename: 'Query' } });
+    const client = createClient({
+      url: url.replace('http', 'ws'),
+      webSocketImpl: WebSocket,
+      retryAttempts: 0,
+      connectionParams: { authorization: `Bearer ${token}` },
+    });
+    const events: unknown[] = [];
+    let failure: unknown;
+    const dispose = client.subscribe(
+      { query: `subscription { pipelineResourceEvents(namespace: "${namespace}", name: "${owned}") { type object { name } } }` },
+      {
+        next: (e) => void events.push(e),
+        error: (e) => {
+          failure = e;
+        },
+        complete: () => {},
+      },
+    );
+    try {
+      // The router subscribes upstream when it will: a write each second until an event arrives.
+      for (let n = 1; n <= 30 && events.length === 0 && failure === undefined; n++) {
+        await admin.request('PATCH', resourcePath(kinds.PipelineResource, namespace, owned), {
+          body: { metadata: { labels: { 'client-ws-try': String(n) } } },
+          contentType: 'application/merge-patch+json',
+        });
+        await eventually(() => (events.length || failure !== undefined ? true : undefined), 1_000).catch(() => undefined);
+      }
+      expect(failure).toBeUndefined();
+      expect(events[0]).toEqual({ data: { pipelineResourceEvents: { type: 'MODIFIED', object: { name: owned } } } });
+    } finally {
+      dispose();
+      await client.dispose();
+    }
+  });
 });

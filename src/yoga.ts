@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
+import { useDeferStream } from '@graphql-yoga/plugin-defer-stream';
 import { usePersistedOperations } from '@graphql-yoga/plugin-persisted-operations';
 import { GraphQLError, type GraphQLSchema } from 'graphql';
 import { createYoga, useExecutionCancellation, type YogaServerInstance } from 'graphql-yoga';
@@ -221,6 +222,8 @@ export function createGateway(deps: GatewayDeps): YogaServerInstance<ServerConte
       // A closed HTTP stream (SSE) returns its subscription's iterator, so its SubscriberQueue is released.
       useExecutionCancellation(),
       useIntrospectionSwitch(http.introspection),
+      // @defer and @stream, answered incrementally: multipart/mixed or SSE over HTTP, several `next`s over graphql-ws.
+      useDeferStream(),
       ...(http.persistedDocuments ? [useTrustedDocuments(http.persistedDocuments)] : []),
     ],
     graphiql: { subscriptionsProtocol: 'WS', title: 'Tekton resources' },

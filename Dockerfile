@@ -1,5 +1,6 @@
 # syntax=docker/dockerfile:1
-# The gateway's image: `docker build -t tekton-resource-gateway .`
+# The gateway's image: `docker build -t tekton-resource-gateway .`, or `make image`
+# (podman; `make image-test` runs it as in a pod, docs/operations.md).
 # Run it in a cluster (deploy/, docs/operations.md): it finds its cluster through its
 # ServiceAccount, requires a bearer token from every caller and serves :4000.
 # Only what `node dist/index.js` needs is in the final image: dist/ (compiled by

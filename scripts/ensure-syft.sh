@@ -17,7 +17,9 @@ if [ ! -x "$bin" ]; then
   echo "ensure-syft: building syft into $bin (first run: several minutes)" >&2
   mkdir -p "$root/.tools"
   # Built beside the target and renamed: an interrupted build leaves no half binary.
-  (cd "$src" && go build -o "$bin.partial.$$" github.com/anchore/syft/cmd/syft) >&2
+  # syft names its version in every SBOM it writes ("Tool: syft-<version>"): from go.mod.
+  version=$(sed -n 's|^[[:space:]]*github.com/anchore/syft v\([^ ]*\).*|\1|p' "$src/go.mod")
+  (cd "$src" && go build -ldflags "-X main.version=$version" -o "$bin.partial.$$" github.com/anchore/syft/cmd/syft) >&2
   mv "$bin.partial.$$" "$bin"
 fi
 echo "$bin"

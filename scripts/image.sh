@@ -15,6 +15,12 @@ cd "$root"
 image=${IMAGE:-tekton-resource-gateway:latest}
 "$root/scripts/ensure-podman.sh"
 
+# syft (a Go build on a first run) is made while the image builds, which waits on the network much of the time.
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+"$root/scripts/ensure-syft.sh" >"$work/syft" &
+syft_build=$!
+
 if [ -n "${NODE_IMAGE:-}" ]; then
   base=$NODE_IMAGE
 elif podman image exists docker.io/library/node:24-bookworm-slim; then
@@ -38,11 +44,10 @@ podman build --isolation chroot --pull=missing \
 size=$(podman image inspect --format '{{.Size}}' "$image")
 echo "image: $image on $base, $((size / 1000000)) MB, built in $(($(date +%s) - started)) s"
 
-syft=$("$root/scripts/ensure-syft.sh")
-archive=$(mktemp -d)
-trap 'rm -rf "$archive"' EXIT
+wait "$syft_build" || { echo "image: building syft failed (scripts/ensure-syft.sh)" >&2; exit 1; }
+syft=$(cat "$work/syft")
 # An uncompressed OCI layout: no gzip of ~400 MB only to be read once.
-podman save --quiet --format oci-dir --uncompressed --output "$archive/image" "$image"
-SYFT_CHECK_FOR_APP_UPDATE=false "$syft" scan --quiet "oci-dir:$archive/image" \
+podman save --quiet --format oci-dir --uncompressed --output "$work/image" "$image"
+SYFT_CHECK_FOR_APP_UPDATE=false "$syft" scan --quiet "oci-dir:$work/image" \
   --source-name "$image" --output "spdx-json=$root/image-sbom.spdx.json"
 echo "image: SBOM in image-sbom.spdx.json ($(grep -o '"SPDXID":"SPDXRef-Package-' "$root/image-sbom.spdx.json" | wc -l) packages)"

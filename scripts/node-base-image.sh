@@ -32,7 +32,7 @@ fi
 cache=$root/.tools/node-base
 rootfs=$cache/$key.tar
 if [ ! -f "$rootfs" ]; then
-  echo "node-base-image: building a Debian $suite root filesystem with Node $node_version into $rootfs (about a minute)" >&2
+  echo "node-base-image: building a Debian $suite root filesystem with Node $node_version into $rootfs (a few minutes)" >&2
   mkdir -p "$cache"
   work=$(mktemp -d)
   trap 'rm -rf "$work"' EXIT

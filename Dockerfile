@@ -1,5 +1,6 @@
 # syntax=docker/dockerfile:1
-# The gateway's image: `docker build -t tekton-resource-gateway .`
+# The gateway's image: `docker build -t tekton-resource-gateway .`, or `make image`
+# (podman; `make image-test` runs it as in a pod, docs/operations.md).
 # Run it in a cluster (deploy/, docs/operations.md): it finds its cluster through its
 # ServiceAccount, requires a bearer token from every caller and serves :4000.
 # Only what `node dist/index.js` needs is in the final image: dist/ (compiled by
@@ -9,18 +10,28 @@
 
 ARG NODE_IMAGE=node:24-bookworm-slim
 
+# npm reaches the registry from the build stages. Where the build machine's TLS
+# goes through an inspecting proxy, pass its CA bundle as the `npm_ca` secret
+# (`make image` does: --secret id=npm_ca,src=<host CA bundle>); it is added to
+# Node's trust for that command only and never stored in a layer. Without the
+# secret the mount is empty and Node's own CA list is used.
+
 # Production dependencies only, installed from the lockfile; no install scripts
 # (no production dependency has one).
 FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
+RUN --mount=type=secret,id=npm_ca \
+    if [ -s /run/secrets/npm_ca ]; then export NODE_EXTRA_CA_CERTS=/run/secrets/npm_ca; fi; \
+    npm ci --omit=dev --ignore-scripts --no-audit --no-fund
 
 # The compiler and the rest of the dev dependencies, for the build only.
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --ignore-scripts --no-audit --no-fund
+RUN --mount=type=secret,id=npm_ca \
+    if [ -s /run/secrets/npm_ca ]; then export NODE_EXTRA_CA_CERTS=/run/secrets/npm_ca; fi; \
+    npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npm run build

@@ -17,7 +17,7 @@ import type { ResourceCache } from './kube/ResourceCache.js';
 import { ObjectLoaders, type ReadMode } from './loaders.js';
 import type { GatewayMetrics } from './metrics.js';
 import { type PersistedDocuments, persistedDocumentErrors, persistedDocumentId } from './persistedDocuments.js';
-import { type ExecutionBudget, useExecutionBudget } from './plugins/useExecutionBudget.js';
+import { budgetedExecute, type ExecutionBudget, useExecutionBudget } from './plugins/useExecutionBudget.js';
 import { useIntrospectionSwitch } from './plugins/useIntrospectionSwitch.js';
 import { useMetrics } from './plugins/useMetrics.js';
 import { type QueryLimits, useQueryLimits } from './plugins/useQueryLimits.js';
@@ -195,6 +195,7 @@ export function createGateway(deps: GatewayDeps): YogaServerInstance<ServerConte
     logger: deps.logger,
     limits: subscriptions,
     contextFor: (caller) => contextFor(caller, 'subscription-event'),
+    execute: budgetedExecute(http.budget),
     onDelivered: (kind, count) => deps.metrics.eventsDelivered.inc({ kind }, count),
   });
   return createYoga<ServerContext, Context>({

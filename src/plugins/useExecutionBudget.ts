@@ -1,6 +1,8 @@
 import {
   defaultFieldResolver,
+  type ExecutionArgs,
   type ExecutionResult,
+  execute,
   GraphQLError,
   type GraphQLFieldResolver,
   type GraphQLSchema,
@@ -173,7 +175,12 @@ const checkEvery = 32;
 
 /** The meters of running operations, by their context object. */
 const meters = new WeakMap<object, ExecutionMeter>();
-const metered = new WeakSet<GraphQLSchema>();
+/**
+ * Fields already wrapped. Per field, not per schema: a plugin that replaces the schema (yoga's @defer/@stream adds
+ * its directives) makes a new schema over the same type and field objects, and wrapping those again counted each
+ * object twice.
+ */
+const metered = new WeakSet<object>();
 
 /**
  * Wraps every field's resolver once per schema: it reads the operation's meter
@@ -181,11 +188,11 @@ const metered = new WeakSet<GraphQLSchema>();
  * an operation without a meter (none registered) runs as before.
  */
 function meterSchema(schema: GraphQLSchema): void {
-  if (metered.has(schema)) return;
-  metered.add(schema);
   for (const type of Object.values(schema.getTypeMap())) {
     if (!isObjectType(type) || type.name.startsWith('__')) continue;
     for (const field of Object.values(type.getFields())) {
+      if (metered.has(field)) continue;
+      metered.add(field);
       const resolve: GraphQLFieldResolver<unknown, unknown> = field.resolve ?? defaultFieldResolver;
       const shape: FieldShape = { composite: isCompositeType(getNamedType(field.type)) };
       field.resolve = (source, args, context, info) => {
@@ -212,13 +219,22 @@ function meterSchema(schema: GraphQLSchema): void {
  * RESPONSE_TOO_LARGE as soon as either passes its limit, so no response past
  * the limit is ever built. For subscriptions, each event has the whole budget.
  */
+/** The operation's result, or, once its budget was spent, the refusal in place of any data. */
+function stopped(meter: ExecutionMeter, ctx: Context, result: ExecutionResult): ExecutionResult {
+  if (!meter.exceeded) return result;
+  ctx.logger?.warn({ code: meter.exceeded, objects: meter.objects, bytes: meter.bytes }, 'operation stopped: execution budget');
+  return { errors: [meter.refusal()] };
+}
+
+/**
+ * The execution budget (docs/security.md): counts objects and response bytes
+ * as fields resolve, and stops the operation with EXECUTION_BUDGET_EXCEEDED or
+ * RESPONSE_TOO_LARGE as soon as either passes its limit, so no response past
+ * the limit is ever built. Subscriptions' events are executed by the fan-out,
+ * outside envelop: `budgetedExecute` gives each of those executions the whole budget.
+ */
 export function useExecutionBudget(budget: Partial<ExecutionBudget> = {}): Plugin<Context> {
   const limits = { ...defaultExecutionBudget, ...budget };
-  const stopped = (meter: ExecutionMeter, ctx: Context, result: ExecutionResult): ExecutionResult => {
-    if (!meter.exceeded) return result;
-    ctx.logger?.warn({ code: meter.exceeded, objects: meter.objects, bytes: meter.bytes }, 'operation stopped: execution budget');
-    return { errors: [meter.refusal()] };
-  };
   return {
     onSchemaChange({ schema }) {
       meterSchema(schema);
@@ -252,5 +268,24 @@ export function useExecutionBudget(budget: Partial<ExecutionBudget> = {}): Plugi
         },
       };
     },
+  };
+}
+
+/** graphql's `execute` under the execution budget, for executions outside envelop (a subscription group's event). */
+export function budgetedExecute(
+  budget: Partial<ExecutionBudget> = {},
+): (args: ExecutionArgs) => ExecutionResult | Promise<ExecutionResult> {
+  const limits = { ...defaultExecutionBudget, ...budget };
+  return (args) => {
+    meterSchema(args.schema);
+    const ctx = args.contextValue as Context;
+    const meter = new ExecutionMeter(limits);
+    meters.set(ctx, meter);
+    const done = (result: ExecutionResult) => {
+      meters.delete(ctx);
+      return stopped(meter, ctx, result);
+    };
+    const result = execute(args);
+    return result instanceof Promise ? result.then(done) : done(result);
   };
 }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import {
   type DocumentNode,
+  type ExecutionArgs,
   type ExecutionResult,
   execute,
   type FieldNode,
@@ -277,6 +278,11 @@ export interface FanOutOptions {
   limits: SubscriptionLimits;
   /** A context to execute a group's selection with, as `caller`. */
   contextFor: (caller: Caller) => object;
+  /**
+   * Executes a group's selection for one event: graphql's `execute` unless the server wraps it (with the
+   * execution budget, src/plugins/useExecutionBudget.ts: a group's executions run outside envelop's plugins).
+   */
+  execute?: (args: ExecutionArgs) => ExecutionResult | Promise<ExecutionResult>;
   /** Events written to push outlets, per subscription field (plain SSE responses are counted as yoga yields them). */
   onDelivered?: (field: string, count: number) => void;
 }
@@ -562,7 +568,7 @@ export class FanOut {
       return JSON.stringify({ errors: [unexpected()] });
     };
     try {
-      const result = execute({
+      const result = (this.options.execute ?? execute)({
         schema: this.options.schema,
         document: group.document,
         rootValue: event,

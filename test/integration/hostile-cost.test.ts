@@ -224,6 +224,40 @@ describe('the execution budget', () => {
     }
   });
 
+  it("stops a subscription event past its objects with EXECUTION_BUDGET_EXCEEDED: the fan-out's executions are budgeted too", async () => {
+    const small = await startGateway({ auth: 'token', http: { budget: { maxObjects: 50 } } });
+    const client = small.ws(alice);
+    const events: unknown[] = [];
+    const dispose = client.subscribe(
+      {
+        query: `subscription { pipelineRunEvents(namespace: "${ns}", name: "${runName}", includeUnchanged: true) { type object { resources { resourceName } } } }`,
+      },
+      { next: (v) => void events.push(v), error: (err) => void events.push({ failed: String(err) }), complete: () => {} },
+    );
+    try {
+      // Label the run until an event arrives (the subscription may not be live for the first write).
+      const event = await eventually(async () => {
+        await admin.request('PATCH', resourcePath(kinds.PipelineRun, ns, runName), {
+          body: { metadata: { labels: { touched: randomBytes(3).toString('hex') } } },
+          contentType: 'application/merge-patch+json',
+        });
+        return events[0];
+      }, 20_000);
+      expect(event).toEqual({
+        errors: [
+          {
+            message: 'The operation resolved more than 50 objects and was stopped. Ask for smaller pages or fewer nested lists.',
+            extensions: { code: 'EXECUTION_BUDGET_EXCEEDED', maxObjects: 50 },
+          },
+        ],
+      });
+    } finally {
+      dispose();
+      await client.dispose();
+      await small.stop();
+    }
+  });
+
   it('stops an admitted operation whose response passes its bytes with RESPONSE_TOO_LARGE', async () => {
     const r = await startAndAsk({ maxResponseBytes: 2_000 });
     expect(r).toEqual({

@@ -1,3 +1,4 @@
+import { useDeferStream } from '@graphql-yoga/plugin-defer-stream';
 import { buildSchema } from 'graphql';
 import { createYoga } from 'graphql-yoga';
 import { describe, expect, it } from 'vitest';
@@ -25,6 +26,22 @@ describe('useExecutionBudget', () => {
     expect(body.errors).toBeUndefined();
     expect((body.data as { resourceTypes: unknown[] }).resourceTypes).toHaveLength(resourceTypes.length);
     expect(text.length).toBeLessThan(1_000_000);
+  });
+
+  it('counts each object once when another plugin replaces the schema with one sharing its types (@defer/@stream)', async () => {
+    const yoga = createYoga<any>({
+      schema,
+      plugins: [useExecutionBudget({ maxObjects: objects }), useDeferStream()],
+      logging: false,
+    });
+    const res = await yoga.fetch('http://yoga/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query }),
+    });
+    const body = (await res.json()) as { data?: { resourceTypes: unknown[] }; errors?: unknown[] };
+    expect(body.errors).toBeUndefined();
+    expect(body.data?.resourceTypes).toHaveLength(resourceTypes.length);
   });
 
   it('stops an operation past its objects with EXECUTION_BUDGET_EXCEEDED and no data', async () => {

@@ -148,7 +148,16 @@ beforeAll(async () => {
     binding('mismatched', 'mismatched', { source: 'img' }),
     pipeline('review', { pr: 'pullRequest' }),
     binding('review', 'review', { pr: 'pr' }),
-    pipeline('build', { source: 'git' }),
+    // Real Tekton runs `build`: its one task lasts an hour on the simulated node, so its runs stay unfinished.
+    {
+      kind: 'Task' as const,
+      name: 'slow',
+      body: {
+        metadata: { annotations: { 'simulate.resources.tekton.dev/duration': '1h' } },
+        spec: { steps: [{ name: 'wait', image: 'mirror.gcr.io/bash', script: 'sleep 3600' }] },
+      },
+    },
+    pipeline('build', { source: 'git' }, [{ name: 'slow', taskRef: 'slow' }]),
     binding('build', 'build', { source: 'app-repo' }),
   ]);
   gw = await startGateway();

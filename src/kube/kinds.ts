@@ -65,6 +65,22 @@ export const builtinKinds = {
   ServiceAccount: { kind: 'ServiceAccount', group: '', version: 'v1', plural: 'serviceaccounts', namespaced: true },
   ConfigMap: { kind: 'ConfigMap', group: '', version: 'v1', plural: 'configmaps', namespaced: true },
   Secret: { kind: 'Secret', group: '', version: 'v1', plural: 'secrets', namespaced: true },
+  Service: { kind: 'Service', group: '', version: 'v1', plural: 'services', namespaced: true },
+  Node: { kind: 'Node', group: '', version: 'v1', plural: 'nodes', namespaced: false },
+  MutatingWebhookConfiguration: {
+    kind: 'MutatingWebhookConfiguration',
+    group: 'admissionregistration.k8s.io',
+    version: 'v1',
+    plural: 'mutatingwebhookconfigurations',
+    namespaced: false,
+  },
+  ValidatingWebhookConfiguration: {
+    kind: 'ValidatingWebhookConfiguration',
+    group: 'admissionregistration.k8s.io',
+    version: 'v1',
+    plural: 'validatingwebhookconfigurations',
+    namespaced: false,
+  },
 } as const satisfies Record<string, KindSpec>;
 
 /** Where a kind lives in the API, apart from its group and version (a manifest names those). */

@@ -1,15 +1,11 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
+import { ensureGoBinary, projectRoot } from './goBinary.js';
 
 /** The Kubernetes version of tools/kube-testserver; keep in step with its go.mod and README. */
 export const kubernetesVersion = 'v1.37.2';
-
-const projectRoot = resolve(fileURLToPath(new URL('../..', import.meta.url)));
-const sourceDir = join(projectRoot, 'tools', 'kube-testserver');
-const defaultBinary = join(projectRoot, '.tools', 'kube-testserver');
 
 export interface LocalControlPlaneOptions {
   /** Folder for etcd data, certificates and kubeconfigs; reused across restarts. */
@@ -31,6 +27,7 @@ export class LocalControlPlane {
   private readonly startTimeoutMs: number;
   private readonly log: (line: string) => void;
   private child: ChildProcess | undefined;
+  private readonly stopFirst: (() => Promise<void>)[] = [];
   private exited: Promise<number | null> | undefined;
 
   constructor(options: LocalControlPlaneOptions) {
@@ -55,34 +52,21 @@ export class LocalControlPlane {
 
   /** Builds the binary when it is missing or older than its sources; returns its path. */
   static ensureBinary(log: (line: string) => void = () => {}): string {
-    const override = process.env.KUBE_TESTSERVER_BIN;
-    if (override) {
-      if (!existsSync(override)) throw new Error(`KUBE_TESTSERVER_BIN=${override} does not exist`);
-      return override;
-    }
-    const sources = readdirSync(sourceDir).filter((f) => f.endsWith('.go') || f === 'go.mod' || f === 'go.sum');
-    const newest = Math.max(...sources.map((f) => statSync(join(sourceDir, f)).mtimeMs));
-    if (existsSync(defaultBinary) && statSync(defaultBinary).mtimeMs >= newest) return defaultBinary;
-    log(`building kube-apiserver ${kubernetesVersion} into .tools/ (first run: several minutes)`);
     const ldflags = [
       `-X k8s.io/component-base/version.gitVersion=${kubernetesVersion}`,
       `-X k8s.io/component-base/version.gitMajor=${kubernetesVersion.split('.')[0]?.slice(1)}`,
       `-X k8s.io/component-base/version.gitMinor=${kubernetesVersion.split('.')[1]}`,
     ].join(' ');
-    try {
-      execFileSync('go', ['build', '-ldflags', ldflags, '-o', defaultBinary, '.'], {
-        cwd: sourceDir,
-        stdio: ['ignore', 'inherit', 'inherit'],
-      });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-        throw new Error(
-          'the local control plane is built with Go ≥ 1.26, which is not on PATH; or name a cluster with --kubeconfig',
-        );
-      }
-      throw err;
-    }
-    return defaultBinary;
+    return ensureGoBinary(
+      {
+        sourceDir: join(projectRoot, 'tools', 'kube-testserver'),
+        binary: join(projectRoot, '.tools', 'kube-testserver'),
+        override: 'KUBE_TESTSERVER_BIN',
+        ldflags,
+        describe: `kube-apiserver ${kubernetesVersion}`,
+      },
+      log,
+    );
   }
 
   async start(): Promise<void> {
@@ -115,8 +99,14 @@ export class LocalControlPlane {
     }
   }
 
-  /** SIGTERM, then SIGKILL if it has not exited within 20 s. */
+  /** Runs `stop` before the server stops: what runs against the cluster (Tekton, the simulated node). */
+  beforeStop(stop: () => Promise<void>): void {
+    this.stopFirst.push(stop);
+  }
+
+  /** Stops what was registered with beforeStop, then SIGTERM, then SIGKILL if it has not exited within 20 s. */
   async stop(): Promise<void> {
+    for (const stop of this.stopFirst.splice(0)) await stop();
     const child = this.child;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     child.kill('SIGTERM');

@@ -5,7 +5,7 @@ import pino from 'pino';
 import type { TestProject } from 'vitest/node';
 import { KubeClient } from '../../src/kube/KubeClient.js';
 import { LocalControlPlane } from '../../src/local/LocalControlPlane.js';
-import { clusterManifests, installManifests } from '../../src/local/localMode.js';
+import { clusterManifests, installManifests, startTektonOn } from '../../src/local/localMode.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -16,8 +16,8 @@ declare module 'vitest' {
 
 /**
  * One real control plane for the whole run (DESIGN.md section 7): the local
- * kube-apiserver + etcd, or the cluster TEST_KUBECONFIG names. Each test file
- * makes its own namespaces.
+ * kube-apiserver + etcd with real Tekton and a simulated node, or the cluster
+ * TEST_KUBECONFIG names. Each test file makes its own namespaces.
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const logger = pino({ level: 'warn' });
@@ -28,13 +28,21 @@ export default async function setup(project: TestProject): Promise<() => Promise
   if (external) {
     clusterDir = external.replace(/\/kubeconfig$/, '');
     kubeconfig = external;
+    // A cluster of one's own is expected to run Tekton already.
+    await installManifests(kubeconfig, clusterManifests(), logger);
   } else {
     clusterDir = mkdtempSync(join(process.cwd(), '.test-data-'));
     plane = new LocalControlPlane({ dataDir: clusterDir });
     await plane.start();
     kubeconfig = plane.kubeconfig;
+    try {
+      // Tekton's webhook admits and its controller reconciles what the tests write (LocalTekton.ts).
+      await startTektonOn(plane, logger);
+    } catch (err) {
+      await plane.stop();
+      throw err;
+    }
   }
-  await installManifests(kubeconfig, clusterManifests(), logger);
 
   const kc = new KubeConfig();
   kc.loadFromFile(kubeconfig);

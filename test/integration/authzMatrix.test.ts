@@ -15,7 +15,7 @@ import { createSecret } from '../helpers/secrets.js';
  * (tools/kube-testserver/main.go: admin is `system:masters`, alice has `edit`
  * in team-a, bob `view` in team-b, mallory nothing; the built-in roles cover
  * this project's kinds through deploy/rbac/aggregate-roles.yaml and Tekton's
- * through test/fixtures/tekton-roles.yaml, so `edit` reads and writes all of
+ * through the Tekton release's own aggregated roles (src/local/LocalTekton.ts), so `edit` reads and writes all of
  * them and `view` reads them). Nothing leaks through the cache, a nested field,
  * a subscription or an error. The apiserver is asked only to check the table.
  */

@@ -178,7 +178,16 @@ beforeAll(async () => {
     binding('mismatched', 'mismatched', { source: 'img' }),
     pipeline('review', { pr: 'pullRequest' }),
     binding('review', 'review', { pr: 'pr' }),
-    pipeline('build', { source: 'git' }),
+    // Real Tekton runs `build`: its one task lasts an hour on the simulated node, so its runs stay unfinished.
+    {
+      kind: 'Task' as const,
+      name: 'slow',
+      body: {
+        metadata: { annotations: { 'simulate.resources.tekton.dev/duration': '1h' } },
+        spec: { steps: [{ name: 'wait', image: 'mirror.gcr.io/bash', script: 'sleep 3600' }] },
+      },
+    },
+    pipeline('build', { source: 'git' }, [{ name: 'slow', taskRef: 'slow' }]),
     binding('build', 'build', { source: 'app-repo' }),
   ]);
   gw = await startGateway();
@@ -276,10 +285,12 @@ describe('runPipeline resolves every built-in type', () => {
       ['target', 'cluster', 'cluster'],
     ]);
 
-    // As stored: exactly this spec, nothing else invented.
+    // As stored: exactly this spec, plus the defaults Tekton's webhook adds; nothing else invented.
     const stored = await readRun(out.run.name);
     expect(stored.apiVersion).toBe('tekton.dev/v1');
-    expect(Object.keys(stored.spec).sort()).toEqual(['params', 'pipelineRef', 'workspaces']);
+    expect(Object.keys(stored.spec).sort()).toEqual(['params', 'pipelineRef', 'taskRunTemplate', 'timeouts', 'workspaces']);
+    expect(stored.spec.timeouts).toEqual({ pipeline: '1h0m0s' });
+    expect(stored.spec.taskRunTemplate).toEqual({ serviceAccountName: 'default' });
     expect(stored.spec.pipelineRef).toEqual({ name: 'all-types' });
     expect(stored.spec.params[2]).toEqual({ name: 'events', value: { targetURI: 'https://events.example.com/sink' } });
     expect(stored.spec.params[8]).toEqual({ name: 'tag', value: 'v1.2.3' });
@@ -291,16 +302,24 @@ describe('runPipeline resolves every built-in type', () => {
       name: 'settings-files',
       configMap: { name: 'app-config', items: [{ key: 'app.yaml', path: 'app.yaml' }] },
     });
-    expect(stored.metadata.labels).toBeUndefined();
-    expect(Object.keys(stored.metadata.annotations ?? {})).toEqual(['resources.tekton.dev/resources']);
-    // The YAML is the manifest that was sent.
+    // Tekton's controller labels a run with its pipeline (once it reconciled it); the gateway adds no label.
+    const { 'tekton.dev/pipeline': byTekton, ...labels } = stored.metadata.labels ?? {};
+    expect(labels).toEqual({});
+    expect([undefined, 'all-types']).toContain(byTekton);
+    // Tekton's controller copies the Pipeline's annotations (its slots) onto the run; the gateway adds one.
+    const annotations = Object.keys(stored.metadata.annotations ?? {}).sort();
+    const fromPipeline = annotations.filter((a) => a.startsWith('slots.resources.tekton.dev/'));
+    expect(annotations.filter((a) => !fromPipeline.includes(a))).toEqual(['resources.tekton.dev/resources']);
+    expect([0, 8]).toContain(fromPipeline.length);
+    // The YAML is the manifest that was sent: what was stored, less what Tekton added.
     const manifest = parse(out.yaml);
     expect(manifest.metadata).toEqual({
       generateName: 'all-types-',
       namespace: ns,
-      annotations: stored.metadata.annotations,
+      annotations: { 'resources.tekton.dev/resources': stored.metadata.annotations?.['resources.tekton.dev/resources'] },
     });
-    expect(manifest.spec).toEqual(stored.spec);
+    const { timeouts: _timeouts, taskRunTemplate: _taskRunTemplate, ...sentSpec } = stored.spec;
+    expect(manifest.spec).toEqual(sentSpec);
   });
 
   it('mounts every key of the ConfigMap when the config resource names none', async () => {
@@ -684,7 +703,11 @@ describe('provenance', () => {
     // Finished runs count within `withinHours`; unfinished ones always.
     await admin.request('PATCH', `${resourcePath(kinds.PipelineRun, ns, run1.name)}/status`, {
       contentType: 'application/merge-patch+json',
-      body: { status: { conditions: [{ type: 'Succeeded', status: 'True', reason: 'Succeeded' }] } },
+      body: {
+        status: {
+          conditions: [{ type: 'Succeeded', status: 'True', reason: 'Succeeded', lastTransitionTime: new Date().toISOString() }],
+        },
+      },
     });
     const finished = await eventually(async () => {
       const r = await stale({ withinHours: 0 });

@@ -218,12 +218,15 @@ it("each component's own defaults (used when it is built alone, as unit tests do
     maxTokens: l.maxTokens,
     maxCost: l.maxCost,
   });
-  expect(defaultExecutionBudget).toEqual({ maxObjects: l.maxResolvedObjects, maxResponseBytes: l.maxResponseBytes });
+  // sliceMs is a constant (docs/security.md, "Event-loop slice"), not a setting.
+  expect(defaultExecutionBudget).toEqual({ sliceMs: 4, maxObjects: l.maxResolvedObjects, maxResponseBytes: l.maxResponseBytes });
   expect(defaultRateLimit).toEqual({
     burst: l.rateBurst,
     perSecond: l.ratePerSecond,
     costBurst: l.rateCostBurst,
     costPerSecond: l.rateCostPerSecond,
+    subscribeBurst: l.rateSubscribeBurst,
+    subscribePerSecond: l.rateSubscribePerSecond,
   });
   expect(defaultYamlLimits).toEqual({
     maxBytes: l.yamlMaxBytes,

@@ -36,10 +36,12 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
 	"go.etcd.io/etcd/server/v3/embed"
+	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/kubernetes/cmd/kube-apiserver/app"
 
 	// As in kube-apiserver's own main: metrics and log formats it registers.
@@ -116,6 +118,22 @@ func run() error {
 		<-etcd.Server.StopNotify()
 	}()
 
+	// The apiserver's calls to the cluster network go through a proxy on
+	// loopback (localnode.go), started before the apiserver dials it.
+	socket := egressSocket(dir)
+	egressFile, err := egressConfig(dir, socket)
+	if err != nil {
+		return err
+	}
+	services := &atomic.Pointer[corelisters.ServiceLister]{}
+	proxyCtx, stopProxy := context.WithCancel(context.Background())
+	defer stopProxy()
+	closeEgress, err := serveEgress(proxyCtx, socket, services)
+	if err != nil {
+		return fmt.Errorf("egress proxy: %w", err)
+	}
+	defer closeEgress()
+
 	certDir := filepath.Join(dir, "certs")
 	cmd := app.NewAPIServerCommand() // installs the SIGTERM/SIGINT handler
 	cmd.SetArgs([]string{
@@ -133,6 +151,7 @@ func run() error {
 		"--service-account-issuer=https://kubernetes.default.svc.cluster.local",
 		"--service-cluster-ip-range=10.96.0.0/16",
 		"--enable-priority-and-fairness=false",
+		"--egress-selector-config-file=" + egressFile,
 		"--v=" + *verbosity,
 	})
 
@@ -145,7 +164,7 @@ func run() error {
 	defer cancel()
 	exitWithStdin()
 	bootstrapped := make(chan error, 1)
-	go func() { bootstrapped <- bootstrap(ctx, dir, certDir, st) }()
+	go func() { bootstrapped <- bootstrap(ctx, dir, certDir, st, services) }()
 	go func() {
 		select {
 		case <-ctx.Done():
@@ -303,9 +322,9 @@ func startEtcd(dir string, st *state) (*embed.Etcd, error) {
 	}
 }
 
-// bootstrap waits for the apiserver, grants the test users their rights and
-// writes their kubeconfigs.
-func bootstrap(ctx context.Context, dir, certDir string, st *state) error {
+// bootstrap waits for the apiserver, grants the test users their rights,
+// starts the controllers (runControllers) and writes the kubeconfigs.
+func bootstrap(ctx context.Context, dir, certDir string, st *state, services *atomic.Pointer[corelisters.ServiceLister]) error {
 	server := fmt.Sprintf("https://127.0.0.1:%d", st.APIServerPort)
 	admin := &http.Client{
 		Timeout:   10 * time.Second,
@@ -356,7 +375,7 @@ func bootstrap(ctx context.Context, dir, certDir string, st *state) error {
 	if err != nil {
 		return err
 	}
-	if err := runRoleAggregation(ctx, server, ca, st.Tokens["admin"]); err != nil {
+	if err := runControllers(ctx, server, ca, st.Tokens["admin"], services); err != nil {
 		return err
 	}
 	for _, u := range users {

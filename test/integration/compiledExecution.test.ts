@@ -46,7 +46,8 @@ it('runs a query compiled, compiling its document once however often it runs', a
 
 it('never compiles a subscription: its inline filter holds, whatever variables the operation carries', async () => {
   const before = await counts(gw.metrics);
-  // graphql-jit 0.8 would hand the field these variables as its arguments, so `namespace` would be the other one.
+  // graphql-jit 0.8 would hand the field the operation's coerced variables (none declared: none) as its arguments, so
+  // the inline `namespace` would be lost and every namespace's events would come (test/unit/compiledExecution.test.ts).
   const sub = collect<{ pipelineResourceEvents: { type: string; object: { name: string; namespace: string } | null } }>(
     gw.ws(),
     `subscription Inline { pipelineResourceEvents(namespace: "${watched}") { type object { name namespace } } }`,

@@ -103,6 +103,12 @@ export const settings = {
     type: z.stringbool(),
     doc: "Schema introspection and federation's `_service { sdl }` (GraphiQL and routers need them); `false` refuses both with `INTROSPECTION_DISABLED`.",
   }),
+  compiledExecution: setting({
+    env: 'COMPILED_EXECUTION',
+    default: 'false',
+    type: z.stringbool(),
+    doc: 'Experimental: queries and mutations run compiled to JavaScript (graphql-jit), about twice as fast warm; subscriptions never are. Off because some answers differ (docs/decisions/0XX-compiled-execution.md).',
+  }),
   corsOrigins: setting({
     env: 'CORS_ORIGINS',
     default: '',

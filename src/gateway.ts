@@ -68,6 +68,7 @@ function serverOptions(config: Config): ServerOptions {
     writeAs: config.writeAs,
     http: {
       introspection: config.introspection,
+      compiledExecution: config.compiledExecution,
       corsOrigins: config.corsOrigins,
       persistedDocuments: config.persistedDocuments,
       maxBodyBytes: limits.maxBodyBytes,

@@ -56,6 +56,17 @@ export class GatewayMetrics {
     registers: [this.registry],
   });
 
+  readonly compiledOperations = new Counter({
+    name: 'gateway_graphql_compilations_total',
+    help: 'Query and mutation documents compiled to JavaScript (graphql-jit); a document run again is not recompiled.',
+    registers: [this.registry],
+  });
+  readonly compiledExecutions = new Counter({
+    name: 'gateway_graphql_compiled_executions_total',
+    help: 'Operations run by their compiled form (queries and mutations; subscriptions never are).',
+    registers: [this.registry],
+  });
+
   constructor(options: GatewayMetricsOptions = {}) {
     this.maxOperationNames = options.operationNames ?? 100;
   }

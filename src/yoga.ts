@@ -17,6 +17,7 @@ import type { ResourceCache } from './kube/ResourceCache.js';
 import { ObjectLoaders, type ReadMode } from './loaders.js';
 import type { GatewayMetrics } from './metrics.js';
 import { type PersistedDocuments, persistedDocumentErrors, persistedDocumentId } from './persistedDocuments.js';
+import { useCompiledExecution } from './plugins/useCompiledExecution.js';
 import { budgetedExecute, type ExecutionBudget, useExecutionBudget } from './plugins/useExecutionBudget.js';
 import { useIntrospectionSwitch } from './plugins/useIntrospectionSwitch.js';
 import { useMetrics } from './plugins/useMetrics.js';
@@ -66,6 +67,11 @@ export interface HttpPolicy {
   yaml: Partial<YamlLimits>;
   /** Largest request body; a larger one gets 413 before it is read. */
   maxBodyBytes: number;
+  /**
+   * Queries and mutations run compiled (graphql-jit); subscriptions never (src/plugins/useCompiledExecution.ts).
+   * Off by default: it changes some answers (docs/decisions/0XX-compiled-execution.md).
+   */
+  compiledExecution: boolean;
   /** Trusted documents: when set, only these operations run, by id (src/persistedDocuments.ts). */
   persistedDocuments?: PersistedDocuments;
 }
@@ -78,6 +84,7 @@ export const defaultHttpPolicy: HttpPolicy = {
   rate: {},
   yaml: {},
   maxBodyBytes: 256 * 1024,
+  compiledExecution: false,
 };
 
 export interface ServerContext {
@@ -207,6 +214,8 @@ export function createGateway(deps: GatewayDeps): YogaServerInstance<ServerConte
       ? { origin: http.corsOrigins, credentials: true, allowedHeaders: ['authorization', 'content-type', 'x-request-id'] }
       : false,
     plugins: [
+      // First: it replaces the execute function, so one placed before it would drop the wrappers of those before.
+      ...(http.compiledExecution ? [useCompiledExecution(deps.metrics, deps.logger)] : []),
       useMetrics(deps.metrics),
       useTracing(),
       // GET and form posts must carry a header a cross-site form cannot set; JSON POSTs are preflighted anyway.

@@ -7,6 +7,7 @@ import { buildGateway } from '../../src/gateway.js';
 import type { KindName } from '../../src/kube/kinds.js';
 import type { ResourceCache, ResourceCacheOptions } from '../../src/kube/ResourceCache.js';
 import type { ReadMode } from '../../src/loaders.js';
+import type { GatewayMetrics } from '../../src/metrics.js';
 import type { EventLogLimits } from '../../src/subscriptions/EventLog.js';
 import type { SubscriptionLimits } from '../../src/subscriptions/limits.js';
 import { kubeconfigPath, testLogger } from './cluster.js';
@@ -15,6 +16,8 @@ import { assertNoSecret } from './secrets.js';
 export interface TestGateway {
   app: App;
   cache: ResourceCache;
+  /** Its metrics, read in-process (what /metrics would show). */
+  metrics: GatewayMetrics;
   url: string;
   /** The metrics port's /metrics, when the gateway was given one. */
   metricsUrl: string | undefined;
@@ -77,7 +80,7 @@ export async function startGateway(
   };
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromFile(options.kubeconfig ?? kubeconfigPath('admin'));
-  const { app, cache } = buildGateway(config, {
+  const { app, cache, metrics } = buildGateway(config, {
     kubeConfig,
     logger: testLogger,
     reflector: options.reflector,
@@ -104,6 +107,7 @@ export async function startGateway(
   return {
     app,
     cache,
+    metrics,
     url,
     metricsUrl: metricsPort === undefined ? undefined : `http://127.0.0.1:${metricsPort}/metrics`,
     async gql(query, variables, token) {

@@ -1,7 +1,11 @@
 import { useDeferStream } from '@graphql-yoga/plugin-defer-stream';
 import { buildSchema } from 'graphql';
-import { createYoga } from 'graphql-yoga';
+import { createYoga, type Plugin } from 'graphql-yoga';
+import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
+import type { Context } from '../../src/context.js';
+import { GatewayMetrics } from '../../src/metrics.js';
+import { useCompiledExecution } from '../../src/plugins/useCompiledExecution.js';
 import { type ExecutionBudget, useExecutionBudget } from '../../src/plugins/useExecutionBudget.js';
 import { resourceTypes } from '../../src/resources/catalog.js';
 import { schema } from '../../src/schema/index.js';
@@ -10,8 +14,23 @@ import { schema } from '../../src/schema/index.js';
 const query = '{ resourceTypes { name params { name } } }';
 const objects = resourceTypes.length + resourceTypes.reduce((n, t) => n + t.params.length, 0);
 
-const run = async (budget: Partial<ExecutionBudget>) => {
-  const yoga = createYoga<any>({ schema, plugins: [useExecutionBudget(budget)], logging: false });
+/** Each way the gateway executes: the budget must count, stop and slice under both. */
+const engines = [
+  { engine: 'graphql-js', compiled: false },
+  { engine: 'compiled (graphql-jit)', compiled: true },
+];
+
+/** The plugins as src/yoga.ts places them: the compiler first, the budget after it. */
+const budgeted = (compiled: boolean, budget: Partial<ExecutionBudget>, metrics = new GatewayMetrics()): Plugin<Context>[] => [
+  ...(compiled ? [useCompiledExecution(metrics, pino({ level: 'silent' })) as Plugin<Context>] : []),
+  useExecutionBudget(budget),
+];
+
+const compiledRuns = async (metrics: GatewayMetrics) => (await metrics.compiledExecutions.get()).values[0]?.value ?? 0;
+
+const run = async (compiled: boolean, budget: Partial<ExecutionBudget>, metrics?: GatewayMetrics) => {
+  // any: the schema's context type is the gateway's; these fields read none of it
+  const yoga = createYoga<any>({ schema, plugins: budgeted(compiled, budget, metrics), logging: false });
   const res = await yoga.fetch('http://yoga/graphql', {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -20,9 +39,11 @@ const run = async (budget: Partial<ExecutionBudget>) => {
   return { text: await res.clone().text(), body: (await res.json()) as { data?: unknown; errors?: unknown[] } };
 };
 
-describe('useExecutionBudget', () => {
+describe.each(engines)('useExecutionBudget, $engine', ({ compiled }) => {
   it('lets an operation that stays within both limits answer in full', async () => {
-    const { body, text } = await run({ maxObjects: objects, maxResponseBytes: 1_000_000 });
+    const metrics = new GatewayMetrics();
+    const { body, text } = await run(compiled, { maxObjects: objects, maxResponseBytes: 1_000_000 }, metrics);
+    expect(await compiledRuns(metrics)).toBe(compiled ? 1 : 0);
     expect(body.errors).toBeUndefined();
     expect((body.data as { resourceTypes: unknown[] }).resourceTypes).toHaveLength(resourceTypes.length);
     expect(text.length).toBeLessThan(1_000_000);
@@ -45,7 +66,7 @@ describe('useExecutionBudget', () => {
   });
 
   it('stops an operation past its objects with EXECUTION_BUDGET_EXCEEDED and no data', async () => {
-    const { body } = await run({ maxObjects: objects - 1 });
+    const { body } = await run(compiled, { maxObjects: objects - 1 });
     expect(body).toEqual({
       errors: [
         {
@@ -57,7 +78,7 @@ describe('useExecutionBudget', () => {
   });
 
   it('stops an operation whose response passes its bytes with RESPONSE_TOO_LARGE', async () => {
-    const { body } = await run({ maxResponseBytes: 200 });
+    const { body } = await run(compiled, { maxResponseBytes: 200 });
     expect(body).toEqual({
       errors: [
         {
@@ -69,7 +90,7 @@ describe('useExecutionBudget', () => {
   });
 });
 
-describe('useExecutionBudget for subscriptions', () => {
+describe.each(engines)('useExecutionBudget for subscriptions, $engine', ({ compiled }) => {
   it('gives each event the whole budget: one event past it is stopped, the next answers', async () => {
     const events = buildSchema('type Item { name: String } type Query { ok: Boolean } type Subscription { items: [Item] }');
     const sizes = [3, 10, 3];
@@ -79,7 +100,7 @@ describe('useExecutionBudget for subscriptions', () => {
       for (const n of sizes) yield Array.from({ length: n }, (_, i) => ({ name: `item-${i}` }));
     };
     field.resolve = (payload) => payload;
-    const yoga = createYoga({ schema: events, plugins: [useExecutionBudget({ maxObjects: 5 })], logging: false });
+    const yoga = createYoga({ schema: events, plugins: budgeted(compiled, { maxObjects: 5 }), logging: false });
     const res = await yoga.fetch('http://yoga/graphql', {
       method: 'POST',
       headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
@@ -105,7 +126,7 @@ describe('useExecutionBudget for subscriptions', () => {
   });
 });
 
-describe('useExecutionBudget slices a long operation', () => {
+describe.each(engines)('useExecutionBudget slices a long operation, $engine', ({ compiled }) => {
   it('lets the event loop turn after each slice: no turn resolves more than one check interval of fields', async () => {
     const items = buildSchema('type Item { name: String a: Int b: Int } type Query { items: [Item] }');
     const count = 2_000;
@@ -122,7 +143,8 @@ describe('useExecutionBudget slices a long operation', () => {
     query.resolve = () => Array.from({ length: count }, (_, i) => ({ i, a: i, b: -i }));
     // A slice of 0 ms: the operation pauses at every check, so what a turn runs is bounded by the check interval
     // alone, whatever the machine's speed.
-    const yoga = createYoga({ schema: items, plugins: [useExecutionBudget({ sliceMs: 0 })], logging: false });
+    const metrics = new GatewayMetrics();
+    const yoga = createYoga({ schema: items, plugins: budgeted(compiled, { sliceMs: 0 }, metrics), logging: false });
     const seen: number[] = [];
     let running = true;
     const tick = () => {
@@ -143,5 +165,6 @@ describe('useExecutionBudget slices a long operation', () => {
     const perTurn = seen.map((n, i) => n - (i ? (seen[i - 1] as number) : 0));
     expect(Math.max(...perTurn)).toBeLessThanOrEqual(32);
     expect(named).toBe(count);
+    expect(await compiledRuns(metrics)).toBe(compiled ? 1 : 0);
   });
 });

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KubeObject } from '../../src/kube/kinds.js';
+import { GatewayMetrics } from '../../src/metrics.js';
 import { fakeApiserver, inProcessGateway } from '../helpers/inProcess.js';
 
 /**
@@ -129,12 +130,20 @@ describe('the cost limit, with a real context', () => {
 });
 
 describe('error masking', () => {
-  it('masks an unexpected error (an apiserver answer that is not JSON) and keeps serving', async () => {
-    const gw = inProcessGateway(api.url, { anonymous: true });
-    const r = await gw.post('{ tasks(namespace: "broken") { edges { node { name } } } }');
-    expect(r.body.errors?.map((e) => [e.message, e.extensions?.code])).toEqual([['Unexpected error.', 'INTERNAL_SERVER_ERROR']]);
-    expect(JSON.stringify(r.body)).not.toMatch(/JSON|SyntaxError|\bat\b.*\.ts/);
-    expect(lists('broken')).toBe(1);
-    expect((await gw.post('{ resourceTypes { name } }')).body.data.resourceTypes).toHaveLength(8);
-  });
+  it.each([true, false])(
+    'masks an unexpected error (an apiserver answer that is not JSON) and keeps serving, compiled: %s',
+    async (compiledExecution) => {
+      const metrics = new GatewayMetrics();
+      const gw = inProcessGateway(api.url, { anonymous: true, metrics, http: { compiledExecution } });
+      const listsBefore = lists('broken');
+      const r = await gw.post('{ tasks(namespace: "broken") { edges { node { name } } } }');
+      expect((await metrics.compiledExecutions.get()).values[0]?.value ?? 0).toBe(compiledExecution ? 1 : 0);
+      expect(r.body.errors?.map((e) => [e.message, e.extensions?.code])).toEqual([
+        ['Unexpected error.', 'INTERNAL_SERVER_ERROR'],
+      ]);
+      expect(JSON.stringify(r.body)).not.toMatch(/JSON|SyntaxError|\bat\b.*\.ts/);
+      expect(lists('broken') - listsBefore).toBe(1);
+      expect((await gw.post('{ resourceTypes { name } }')).body.data.resourceTypes).toHaveLength(8);
+    },
+  );
 });

@@ -8,7 +8,7 @@
 #               pulls the official one from a registry or mirror.
 #   CA_BUNDLE   the host's CA bundle, given to npm inside the build as the
 #               `npm_ca` secret (/etc/ssl/certs/ca-certificates.crt when present)
-# See docs/decisions/0XX-image-with-podman.md.
+# See docs/decisions/016-image-with-podman.md.
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"

@@ -7,7 +7,7 @@
 # node:24-bookworm-slim image. The root filesystem is kept in
 # .tools/node-base/<key>.tar, keyed on this script (which pins every version),
 # and imported into podman when the image is missing. See
-# docs/decisions/0XX-image-with-podman.md.
+# docs/decisions/016-image-with-podman.md.
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 

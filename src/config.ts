@@ -107,7 +107,7 @@ export const settings = {
     env: 'COMPILED_EXECUTION',
     default: 'false',
     type: z.stringbool(),
-    doc: 'Experimental: queries and mutations run compiled to JavaScript (graphql-jit), about twice as fast warm; subscriptions never are. Off because some answers differ (docs/decisions/0XX-compiled-execution.md).',
+    doc: 'Experimental: queries and mutations run compiled to JavaScript (graphql-jit), about twice as fast warm; subscriptions never are. Off because some answers differ (docs/decisions/017-compiled-execution.md).',
   }),
   corsOrigins: setting({
     env: 'CORS_ORIGINS',

@@ -69,7 +69,7 @@ export interface HttpPolicy {
   maxBodyBytes: number;
   /**
    * Queries and mutations run compiled (graphql-jit); subscriptions never (src/plugins/useCompiledExecution.ts).
-   * Off by default: it changes some answers (docs/decisions/0XX-compiled-execution.md).
+   * Off by default: it changes some answers (docs/decisions/017-compiled-execution.md).
    */
   compiledExecution: boolean;
   /** Trusted documents: when set, only these operations run, by id (src/persistedDocuments.ts). */

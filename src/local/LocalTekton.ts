@@ -11,7 +11,7 @@ import type { KubeObject } from '../kube/kinds.js';
 import { ensureGoBinary, projectRoot } from './goBinary.js';
 
 /**
- * Real Tekton beside the local control plane (docs/decisions/0XX-real-tekton.md):
+ * Real Tekton beside the local control plane (docs/decisions/015-real-tekton.md):
  * the CRDs, roles and ConfigMaps of the Tekton Pipelines release in the Go
  * module that tools/tekton requires, Tekton's webhook and controller built from
  * that module, and kwok playing the kubelet of one simulated node.

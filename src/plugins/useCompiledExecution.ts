@@ -13,7 +13,7 @@ type CompiledEntry = Parameters<NonNullable<JitCache>['set']>[1];
 
 /**
  * Queries and mutations run as JavaScript compiled once per document by
- * graphql-jit (docs/decisions/0XX-compiled-execution.md: off by default, since
+ * graphql-jit (docs/decisions/017-compiled-execution.md: off by default, since
  * some answers differ, `_entities` among them). Subscriptions never
  * do: graphql-jit 0.8 hands a subscription field the operation's variables as
  * its arguments, so inline filters would be ignored; they keep graphql-js's

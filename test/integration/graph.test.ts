@@ -41,16 +41,28 @@ beforeAll(async () => {
             ]),
           },
         },
-        spec: { pipelineRef: { name: 'build' } },
+        // Pending: Tekton's controller (which runs here) leaves the run alone, so the status written below stays.
+        spec: { pipelineRef: { name: 'build' }, status: 'PipelineRunPending' },
       },
     },
     {
       kind: 'TaskRun',
       name: 'build-1-compile',
-      body: { metadata: { labels: { 'tekton.dev/pipelineRun': 'build-1' } }, spec: { taskRef: { name: 'compile' } } },
+      body: {
+        metadata: { labels: { 'tekton.dev/pipelineRun': 'build-1' } },
+        spec: { taskRef: { name: 'compile' }, status: 'TaskRunPending' },
+      },
     },
   ]);
-  // Status is a subresource: written as Tekton's controller would.
+  // Tekton marks a pending run once; a status written before that would be overwritten by it.
+  await eventually(async () => {
+    const run = await kubeClient('admin').request<{ status?: { conditions?: { reason?: string }[] } }>(
+      'GET',
+      resourcePath(kinds.PipelineRun, ns, 'build-1'),
+    );
+    return run.status?.conditions?.[0]?.reason === 'PipelineRunPending' ? true : undefined;
+  }, 60_000);
+  // Status is a subresource: written as Tekton's controller would; a finished run is one Tekton does not touch again.
   await kubeClient('admin').request('PATCH', `${resourcePath(kinds.PipelineRun, ns, 'build-1')}/status`, {
     contentType: 'application/merge-patch+json',
     body: {

@@ -45,7 +45,7 @@ describe('useCompiledExecution and subscriptions', () => {
 
   it('(why) graphql-jit 0.8, left to compile it, hands the field the coerced variables instead of its arguments', async () => {
     // None is declared, so the field gets none: its inline filter is lost. When this fails, graphql-jit no longer has
-    // the trap, and the exclusion could be reconsidered (docs/decisions/0XX-compiled-execution.md).
+    // the trap, and the exclusion could be reconsidered (docs/decisions/017-compiled-execution.md).
     const { seen, events } = await subscribeOverSse(useGraphQlJit() as Plugin);
     expect(seen).toEqual([{}]);
     expect(events).toEqual([]);

@@ -1,6 +1,6 @@
 // Command kwok-local is kwok (sigs.k8s.io/kwok, the version in go.mod): it
 // plays the kubelet of a simulated node, taking Pods through the Stages in
-// its --config without running a container (docs/decisions/0XX-real-tekton.md).
+// its --config without running a container (docs/decisions/015-real-tekton.md).
 // It is kwok's own command; the one addition is that, like kube-testserver,
 // it exits when its stdin (a pipe held by the process that started it)
 // closes (docs/decisions/007).

@@ -1,6 +1,6 @@
 // Command tekton-local runs Tekton Pipelines' webhook or controller, built from
 // the github.com/tektoncd/pipeline module named in go.mod, as a process beside
-// the local control plane (docs/decisions/0XX-real-tekton.md):
+// the local control plane (docs/decisions/015-real-tekton.md):
 //
 //	tekton-local webhook      defaulting, validation and conversion webhooks
 //	tekton-local controller   the PipelineRun, TaskRun and ResolutionRequest reconcilers

@@ -406,17 +406,20 @@ describe('runPipeline starts any real pipeline: params of every type, workspaces
       { name: 'flags', value: ['-v', 'on', '1_000'] },
       { name: 'target', value: { namespace: 'no', port: '0b101' } },
     ]);
-    expect(stored.spec.workspaces).toEqual([
+    const claim = { spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } };
+    const written = [
       { name: 'scratch', emptyDir: {} },
       { name: 'data', subPath: 'runs', persistentVolumeClaim: { claimName: 'shared-cache' } },
-      {
-        name: 'build',
-        volumeClaimTemplate: { spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } },
-      },
+      { name: 'build', volumeClaimTemplate: claim },
       { name: 'conf', configMap: { name: 'app-config', items: [{ key: 'log.yaml', path: 'log.yaml' }] } },
       { name: 'creds', secret: { secretName: 'deployer' } },
-    ]);
-    expect(stored.spec.timeouts).toEqual({ pipeline: '1h', tasks: '45m', finally: '10m' });
+    ];
+    // Tekton's webhook stores the claim template as a full PersistentVolumeClaim (empty metadata and status).
+    expect(stored.spec.workspaces).toEqual(
+      written.map((w) => (w.volumeClaimTemplate ? { ...w, volumeClaimTemplate: { metadata: {}, ...claim, status: {} } } : w)),
+    );
+    // As Tekton stores durations (Go's time.Duration form).
+    expect(stored.spec.timeouts).toEqual({ pipeline: '1h0m0s', tasks: '45m0s', finally: '10m0s' });
     expect(stored.spec.taskRunTemplate).toEqual({
       serviceAccountName: 'builder',
       podTemplate: { nodeSelector: { 'kubernetes.io/os': 'linux' } },
@@ -426,7 +429,10 @@ describe('runPipeline starts any real pipeline: params of every type, workspaces
       { name: 'flags', value: null, values: ['-v', 'on', '1_000'], properties: null },
       { name: 'target', value: null, values: null, properties: props({ namespace: 'no', port: '0b101' }) },
     ]);
-    expect(parse(out.yaml, { version: '1.1' }).spec).toEqual(stored.spec);
+    // The YAML is what the gateway wrote (before Tekton's defaulting): read as YAML 1.1, the same params and workspaces.
+    const readBack = parse(out.yaml, { version: '1.1' }).spec;
+    expect(readBack.params).toEqual(stored.spec.params);
+    expect(readBack.workspaces).toEqual(written);
     expect(out.yaml).toContain('value: "yes"');
     // The graph reads back what it wrote.
     const read = await eventually(async () => {

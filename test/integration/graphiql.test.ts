@@ -73,6 +73,17 @@ async function open(query: string): Promise<void> {
   await page.locator('.graphiql-execute-button').waitFor({ timeout: 30_000 });
 }
 
+/** Types alice's token into the current tab's headers editor. */
+async function typeToken(): Promise<void> {
+  await page.getByText('Headers', { exact: true }).click();
+  const headers = page.locator('.graphiql-editor-tool .graphiql-editor').last();
+  await headers.click();
+  await page.keyboard.press('ControlOrMeta+A');
+  await page.keyboard.press('Delete');
+  // Monaco closes brackets and quotes as they are typed; typing each closer steps over it.
+  await page.keyboard.type(`{"Authorization": "Bearer ${token}"}`);
+}
+
 /** The response pane's text: Monaco renders each line in `.view-lines`, spaces as no-break spaces. */
 async function response(): Promise<string> {
   const text = (await page.locator('.graphiql-response .view-lines').textContent()) ?? '';
@@ -89,13 +100,7 @@ describe('GraphiQL in Chromium, offline', () => {
 
   it('runs a query with the Authorization header typed into the headers editor', async () => {
     await open(`{ pipelineResources(namespace: "${namespace}", first: 1) { totalCount } }`);
-    await page.getByText('Headers', { exact: true }).click();
-    const headers = page.locator('.graphiql-editor-tool .graphiql-editor').last();
-    await headers.click();
-    await page.keyboard.press('ControlOrMeta+A');
-    await page.keyboard.press('Delete');
-    // Monaco closes brackets and quotes as they are typed; typing each closer steps over it.
-    await page.keyboard.type(`{"Authorization": "Bearer ${token}"}`);
+    await typeToken();
     await page.locator('.graphiql-execute-button').click();
     const text = await eventually(async () => {
       const t = await response();
@@ -113,6 +118,15 @@ describe('GraphiQL in Chromium, offline', () => {
         spec: { type: 'image', params: [{ name: 'url', value: 'registry.example.com/browser' }] },
       },
     });
+    // The tab opened below takes its headers from GraphiQL's storage, written a moment after typing (debounced):
+    // wait until the token typed in the previous test is stored, or a loaded machine opens the tab without it.
+    await eventually(
+      async () =>
+        (await page.evaluate(() => Object.keys(localStorage).some((k) => (localStorage.getItem(k) ?? '').includes('Bearer'))))
+          ? true
+          : undefined,
+      15_000,
+    );
     await open(
       `subscription { pipelineResourceEvents(namespace: "${namespace}", name: "${watched}") { type object { name labels { value } } } }`,
     );

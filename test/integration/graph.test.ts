@@ -41,8 +41,9 @@ beforeAll(async () => {
             ]),
           },
         },
-        // Pending: Tekton's controller (which runs here) leaves the run alone, so the status written below stays.
-        spec: { pipelineRef: { name: 'build' }, status: 'PipelineRunPending' },
+        // Cancelled: Tekton's controller (which runs here) finishes it at once without running anything, and
+        // leaves a finished run alone, so the status written below stays.
+        spec: { pipelineRef: { name: 'build' }, status: 'Cancelled' },
       },
     },
     {
@@ -54,13 +55,13 @@ beforeAll(async () => {
       },
     },
   ]);
-  // Tekton marks a pending run once; a status written before that would be overwritten by it.
+  // Tekton marks the cancelled run once; a status written before that would be overwritten by it.
   await eventually(async () => {
     const run = await kubeClient('admin').request<{ status?: { conditions?: { reason?: string }[] } }>(
       'GET',
       resourcePath(kinds.PipelineRun, ns, 'build-1'),
     );
-    return run.status?.conditions?.[0]?.reason === 'PipelineRunPending' ? true : undefined;
+    return run.status?.conditions?.[0]?.reason === 'Cancelled' ? true : undefined;
   }, 60_000);
   // Status is a subresource: written as Tekton's controller would; a finished run is one Tekton does not touch again.
   await kubeClient('admin').request('PATCH', `${resourcePath(kinds.PipelineRun, ns, 'build-1')}/status`, {

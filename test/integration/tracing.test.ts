@@ -44,7 +44,7 @@ it.each(['graphql-js', 'compiled'] as const)(
     const spans = exporter.getFinishedSpans();
     const op = spans.find((s) => s.name === 'graphql.mutation Traced');
     const call = spans.find((s) => s.name === 'k8s POST pipelineresources');
-    expect(op).toBeDefined();
+    expect(op?.name).toBe('graphql.mutation Traced');
     expect(call?.parentSpanContext?.spanId).toBe(op?.spanContext().spanId);
     expect(call?.spanContext().traceId).toBe(op?.spanContext().traceId);
   },

@@ -51,6 +51,8 @@ export interface HostileBenchOptions {
   onCleanup: (fn: () => Promise<void>) => () => void;
   /** Flags for the gateway beyond token mode (none: every limit at its default, as the bench reports). */
   gatewayArgs?: string[];
+  /** Flags for the gateway's node beyond its heap cap (to profile it, say). */
+  gatewayNodeArgs?: string[];
 }
 
 export interface HostileBenchResult {
@@ -209,7 +211,8 @@ export async function hostileBench(o: HostileBenchOptions): Promise<HostileBench
   if (!tokens.alice || !tokens.bob)
     return { skipped: 'no users/<alice|bob>.kubeconfig next to the kubeconfig: the local control plane has them' };
   const { alice, bob } = tokens as Record<keyof typeof tokens, string>;
-  const defaults = parseConfig([], {}).limits;
+  // The limits of the gateway under test: its defaults, or what `gatewayArgs` sets.
+  const defaults = parseConfig(o.gatewayArgs ?? [], {}).limits;
   const limits = {
     maxDepth: defaults.maxDepth,
     maxAliases: defaults.maxAliases,
@@ -249,7 +252,7 @@ export async function hostileBench(o: HostileBenchOptions): Promise<HostileBench
     // Its own process, so that its RSS is its own; the heap is capped as in a pod, so a runaway query ends the
     // gateway (which the result records) rather than the machine.
     gw = await spawnGateway(o.root, o.kubeconfigPath, o.say, {
-      node: ['--max-old-space-size=2048'],
+      node: ['--max-old-space-size=2048', ...(o.gatewayNodeArgs ?? [])],
       args: o.gatewayArgs ?? [],
     });
     const url = `http://127.0.0.1:${gw.port}/graphql`;

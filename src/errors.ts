@@ -74,7 +74,7 @@ export class InUseError extends Error {
   override readonly name = 'InUseError';
   constructor(
     message: string,
-    readonly bindings: KubeObject[],
+    readonly bindings: readonly KubeObject[],
   ) {
     super(message);
   }

@@ -6,7 +6,7 @@ import { forbidden } from './auth/guards.js';
 import { isObjectName, requireNamespaceName, requireObjectName } from './auth/names.js';
 import { KubeApiError } from './kube/KubeApiError.js';
 import type { KubeClient, KubeList } from './kube/KubeClient.js';
-import { type KindName, type KubeObject, kinds, resourcePath } from './kube/kinds.js';
+import { compareObjects, type KindName, type KubeObject, kinds, resourcePath } from './kube/kinds.js';
 import type { ResourceCache } from './kube/ResourceCache.js';
 import { indexes } from './resources/indexes.js';
 
@@ -41,7 +41,7 @@ export class ObjectLoaders {
   private readonly authorizer: Authorizer;
   private readonly accessReviews: AccessReviewBudget;
   private readonly mode: ReadMode;
-  private readonly lists = new Map<KindName, DataLoader<string, KubeObject[]>>();
+  private readonly lists = new Map<KindName, DataLoader<string, readonly KubeObject[]>>();
 
   constructor(options: ObjectLoadersOptions) {
     this.cache = options.cache;
@@ -56,16 +56,13 @@ export class ObjectLoaders {
     return this.mode === 'cached' && this.cache.has(kind) && this.cache.kind(kind).covers(namespace);
   }
 
-  /** Keeps the objects in namespaces where the caller may `list` the kind. */
-  private async readable(kind: KindName, objects: KubeObject[]): Promise<KubeObject[]> {
+  /** Keeps the objects in namespaces where the caller may `list` the kind: `objects` itself when that is all of them. */
+  private async readable(kind: KindName, objects: readonly KubeObject[]): Promise<readonly KubeObject[]> {
     if (objects.length === 0) return objects;
-    const allowed = await this.authorizer.allowedNamespaces(
-      this.caller,
-      'list',
-      kinds[kind],
-      objects.map((o) => o.metadata.namespace ?? ''),
-      this.accessReviews,
-    );
+    const namespaces = new Set<string>();
+    for (const o of objects) namespaces.add(o.metadata.namespace ?? '');
+    const allowed = await this.authorizer.allowedNamespaces(this.caller, 'list', kinds[kind], namespaces, this.accessReviews);
+    if (allowed.size === namespaces.size) return objects;
     return objects.filter((o) => allowed.has(o.metadata.namespace ?? ''));
   }
 
@@ -106,10 +103,13 @@ export class ObjectLoaders {
     return found.filter((o) => o !== null);
   }
 
-  /** Every object of a kind in a namespace (all namespaces when undefined) that the caller may list. */
-  async list(kind: KindName, namespace?: string): Promise<KubeObject[]> {
+  /**
+   * Every object of a kind in a namespace (all namespaces when undefined) that the caller may list, sorted by
+   * namespace, then name (`compareObjects`). The array may be the cache's own: never modify it.
+   */
+  async list(kind: KindName, namespace?: string): Promise<readonly KubeObject[]> {
     if (namespace !== undefined) requireNamespaceName(namespace);
-    if (this.cached(kind, namespace)) return this.readable(kind, [...this.cache.kind(kind).list(namespace)]);
+    if (this.cached(kind, namespace)) return this.readable(kind, this.cache.kind(kind).list(namespace));
     if (this.mode === 'naive') return this.fetchList(kind, namespace);
     let loader = this.lists.get(kind);
     if (!loader) {
@@ -121,7 +121,7 @@ export class ObjectLoaders {
   }
 
   /** Objects of `kind` found under `key` (`namespace/name`) in one of its indexes (src/resources/indexes.ts). */
-  async byIndex(kind: KindName, index: string, key: string): Promise<KubeObject[]> {
+  async byIndex(kind: KindName, index: string, key: string): Promise<readonly KubeObject[]> {
     requireNamespaceName(key.split('/')[0] ?? '');
     if (this.cached(kind, key.split('/')[0])) return this.readable(kind, this.cache.kind(kind).byIndex(index, key));
     const fn = indexes[kind]?.[index];
@@ -146,6 +146,7 @@ export class ObjectLoaders {
       if (err instanceof KubeApiError && (err.status === 403 || err.status === 404)) return [];
       throw err;
     }
-    return items;
+    // The apiserver's order is its storage keys' (`ns/name`), which differs where one namespace prefixes another.
+    return items.sort(compareObjects);
   }
 }

@@ -4,7 +4,7 @@ import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { useDeferStream } from '@graphql-yoga/plugin-defer-stream';
 import { usePersistedOperations } from '@graphql-yoga/plugin-persisted-operations';
 import { GraphQLError, type GraphQLSchema } from 'graphql';
-import { createYoga, useExecutionCancellation, type YogaServerInstance } from 'graphql-yoga';
+import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { Logger } from 'pino';
 import { AccessReviewBudget } from './auth/AccessReviewBudget.js';
 import { type Authenticator, bearerToken, TooManyFailedTokens } from './auth/Authenticator.js';
@@ -229,8 +229,9 @@ export function createGateway(deps: GatewayDeps): YogaServerInstance<ServerConte
       useSubscriptionLimits(subscriptions.maxPerUser),
       // Last: the subscription's source stream is its result stream (the group executes, not graphql-js per member).
       useSubscriptionFanOut(),
-      // A closed HTTP stream (SSE) returns its subscription's iterator, so its SubscriberQueue is released.
-      useExecutionCancellation(),
+      // A closed HTTP stream (SSE) returns its subscription's iterator, so its SubscriberQueue is released. For
+      // queries the execution budget stops at a closed request (why not yoga's useExecutionCancellation: there).
+      useSubscriptionCancellation(),
       useIntrospectionSwitch(http.introspection),
       // @defer and @stream, answered incrementally: multipart/mixed or SSE over HTTP, several `next`s over graphql-ws.
       useDeferStream(),
@@ -268,4 +269,14 @@ export function createGateway(deps: GatewayDeps): YogaServerInstance<ServerConte
       };
     },
   });
+}
+
+/** yoga's `useExecutionCancellation` for subscriptions only: their executor stops when the request's signal aborts. */
+function useSubscriptionCancellation(): Plugin<Context> {
+  return {
+    onSubscribe({ args }) {
+      // envelop's ExecutionArgs do not declare the executor's `signal`.
+      (args as { signal?: AbortSignal }).signal = (args.contextValue as { request?: Request }).request?.signal;
+    },
+  };
 }

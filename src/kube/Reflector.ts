@@ -2,7 +2,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { KubeApiError } from './KubeApiError.js';
 import type { KubeClient, KubeList } from './KubeClient.js';
-import { type KindSpec, type KubeObject, objectKey, resourcePath, withoutManagedFields } from './kinds.js';
+import { compareObjects, type KindSpec, type KubeObject, objectKey, resourcePath, withoutManagedFields } from './kinds.js';
 import { compareVersions, cursorOf, newRelistId, type StreamPosition } from './StreamPosition.js';
 
 export type ChangeType = 'ADDED' | 'MODIFIED' | 'DELETED';
@@ -56,6 +56,15 @@ export class Reflector {
   /** index name → key → object keys */
   private readonly indexed = new Map<string, Map<string, Set<string>>>();
   private readonly store = new Map<string, KubeObject>();
+  /**
+   * Each namespace's objects sorted by name, and all of them by namespace then name: built when first read and
+   * dropped by the next write there, so a read of unchanged objects sorts nothing (lists are read far more often
+   * than they change).
+   */
+  private readonly sorted = new Map<string, readonly KubeObject[]>();
+  /** namespace → name → object: the store again, so one namespace's list does not walk the others. */
+  private readonly byNamespace = new Map<string, Map<string, KubeObject>>();
+  private sortedAll: readonly KubeObject[] | undefined;
   private readonly listeners = new Set<(event: ReflectorEvent) => void>();
   private resourceVersion: string | undefined;
   private abort: AbortController | undefined;
@@ -110,8 +119,21 @@ export class Reflector {
     return this.store.get(`${namespace}/${name}`);
   }
 
-  list(): IterableIterator<KubeObject> {
-    return this.store.values();
+  /**
+   * The objects of one namespace (all when undefined), sorted by namespace, then name (`compareObjects`). The array
+   * is shared with every other reader until the next change: never modify it.
+   */
+  list(namespace?: string): readonly KubeObject[] {
+    if (namespace === undefined) {
+      this.sortedAll ??= [...this.store.values()].sort(compareObjects);
+      return this.sortedAll;
+    }
+    let objects = this.sorted.get(namespace);
+    if (!objects) {
+      objects = [...(this.byNamespace.get(namespace)?.values() ?? [])].sort(compareObjects);
+      this.sorted.set(namespace, objects);
+    }
+    return objects;
   }
 
   /** Objects found under `key` in index `name`. */
@@ -146,8 +168,22 @@ export class Reflector {
         }
       }
     }
-    if (obj) this.store.set(key, obj);
-    else this.store.delete(key);
+    const namespace = (obj ?? old)?.metadata.namespace ?? '';
+    let inNamespace = this.byNamespace.get(namespace);
+    if (obj) {
+      this.store.set(key, obj);
+      if (!inNamespace) {
+        inNamespace = new Map();
+        this.byNamespace.set(namespace, inNamespace);
+      }
+      inNamespace.set(obj.metadata.name, obj);
+    } else {
+      this.store.delete(key);
+      inNamespace?.delete(old?.metadata.name ?? '');
+      if (inNamespace?.size === 0) this.byNamespace.delete(namespace);
+    }
+    this.sorted.delete(namespace);
+    this.sortedAll = undefined;
   }
 
   get size(): number {

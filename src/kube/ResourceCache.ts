@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { KubeClient } from './KubeClient.js';
-import { type KindName, type KubeObject, kinds } from './kinds.js';
+import { compareObjects, type KindName, type KubeObject, kinds } from './kinds.js';
 import { type IndexFn, Reflector, type ReflectorEvent, type ReflectorOptions } from './Reflector.js';
 import { compareVersions } from './StreamPosition.js';
 
@@ -71,12 +71,18 @@ export class KindCache {
     return undefined;
   }
 
-  *list(namespace?: string): IterableIterator<KubeObject> {
-    for (const r of this.reflectors) {
-      for (const obj of r.list()) {
-        if (namespace === undefined || obj.metadata.namespace === namespace) yield obj;
-      }
+  /**
+   * The objects of one namespace (all when undefined), sorted by namespace, then name (`compareObjects`). The array
+   * is shared until the next change: never modify it.
+   */
+  list(namespace?: string): readonly KubeObject[] {
+    if (namespace !== undefined) {
+      const r = this.reflectors.find((r) => r.namespace === undefined || r.namespace === namespace);
+      return r ? r.list(namespace) : [];
     }
+    if (this.reflectors.length === 1) return (this.reflectors[0] as Reflector).list();
+    // One reflector per namespace (`--namespaces`): each holds a different namespace.
+    return this.reflectors.flatMap((r) => r.list()).sort(compareObjects);
   }
 
   byIndex(name: string, key: string): KubeObject[] {

@@ -156,3 +156,14 @@ export function newestFirst(a: KubeObject, b: KubeObject): number {
 export function objectKey(obj: { metadata: { namespace?: string; name: string } }): string {
   return `${obj.metadata.namespace ?? ''}/${obj.metadata.name}`;
 }
+
+/**
+ * The order of every list the cache gives: by namespace, then name, by UTF-16 code units (names are DNS labels and
+ * subdomains, so this is also byte order), which keyset cursors (src/schema/pagination.ts) rely on.
+ */
+export function compareObjects(a: KubeObject, b: KubeObject): number {
+  const na = a.metadata.namespace ?? '';
+  const nb = b.metadata.namespace ?? '';
+  if (na !== nb) return na < nb ? -1 : 1;
+  return a.metadata.name < b.metadata.name ? -1 : a.metadata.name > b.metadata.name ? 1 : 0;
+}

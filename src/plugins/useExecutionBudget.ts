@@ -5,6 +5,7 @@ import {
   execute,
   GraphQLError,
   type GraphQLFieldResolver,
+  type GraphQLResolveInfo,
   type GraphQLSchema,
   getNamedType,
   isCompositeType,
@@ -56,16 +57,21 @@ class ExecutionMeter {
   /** The next of `queued` to run. */
   private head = 0;
 
-  constructor(private readonly budget: ExecutionBudget) {}
+  /** `signal`: the request's; once it aborts (the client went away), nothing more resolves. */
+  constructor(
+    private readonly budget: ExecutionBudget,
+    private readonly signal?: AbortSignal,
+  ) {}
 
-  /** A field is about to resolve: once the budget is spent, nothing more does. */
+  /** A field is about to resolve: once the budget is spent or the request is gone, nothing more does. */
   enter(): void {
     if (this.exceeded) throw stop(this.exceeded);
+    if (this.signal?.aborted) throw cancelled();
   }
 
-  charge(value: unknown, shape: FieldShape, responseKey: string): void {
+  charge(value: unknown, shape: FieldShape, responseKey: string | number): void {
     // `"key":` and a separator
-    this.bytes += responseKey.length + 4;
+    this.bytes += (typeof responseKey === 'string' ? responseKey.length : 0) + 4;
     if (shape.composite) {
       const n = Array.isArray(value) ? value.length : value == null ? 0 : 1;
       this.objects += n;
@@ -79,18 +85,22 @@ class ExecutionMeter {
   }
 
   /**
-   * Runs a field's resolution now, or, once the operation has held the event loop for a slice, queues it for a
-   * later turn (checked every `checkEvery` fields). While the queue is not empty every field queues behind it, not
-   * only the one that noticed: graphql's executor walks a level's siblings synchronously, so deferring one field
-   * alone would leave the rest of the walk in the same turn. Each turn then resolves about a slice's worth.
+   * Whether a field waits for a later turn: once the operation has held the event loop for a slice (checked every
+   * `checkEvery` fields), and then every one after it while the queue is not empty, not only the one that noticed:
+   * graphql's executor walks a level's siblings synchronously, so deferring one field alone would leave the rest of
+   * the walk in the same turn. Each turn then resolves about a slice's worth.
    */
-  admit(resolveField: () => unknown): unknown {
-    if (!this.queued) {
-      if (++this.calls % checkEvery !== 0 || performance.now() - this.sliceStart < this.budget.sliceMs) return resolveField();
-      this.queued = [];
-      setImmediate(this.drain);
-    }
-    const queue = this.queued;
+  mustWait(): boolean {
+    if (this.queued) return true;
+    if (++this.calls % checkEvery !== 0 || performance.now() - this.sliceStart < this.budget.sliceMs) return false;
+    this.queued = [];
+    setImmediate(this.drain);
+    return true;
+  }
+
+  /** Runs `resolveField` in a later turn, in the order the fields came. */
+  later(resolveField: () => unknown): Promise<unknown> {
+    const queue = this.queued ?? [];
     return new Promise((resolve, reject) =>
       queue.push(() => {
         try {
@@ -166,6 +176,19 @@ function stop(code: BudgetCode): GraphQLError {
   return new GraphQLError('Execution budget spent', { extensions: { code, CRITICAL_ERROR: true } });
 }
 
+/**
+ * Thrown from a resolver once the request's signal aborted. This replaces yoga's `useExecutionCancellation` for
+ * queries and mutations: that passes the signal to the executor, which then races it against every object whose
+ * fields are promises (all of them, once an operation is sliced), and each race holds its object until the signal
+ * settles; a large operation then kept tens of megabytes alive through every young-generation collection.
+ */
+function cancelled(): GraphQLError {
+  return new GraphQLError('The request was cancelled', { extensions: { code: 'REQUEST_CANCELLED', CRITICAL_ERROR: true } });
+}
+
+/** The request's signal, which yoga puts in the context of an HTTP operation. */
+const requestSignal = (ctx: unknown): AbortSignal | undefined => (ctx as { request?: Request }).request?.signal;
+
 interface FieldShape {
   composite: boolean;
 }
@@ -181,6 +204,28 @@ const meters = new WeakMap<object, ExecutionMeter>();
  * object twice.
  */
 const metered = new WeakSet<object>();
+
+/** A field's resolution, charged to its operation's meter (closures only for values that are promises). */
+function resolveMetered(
+  meter: ExecutionMeter,
+  shape: FieldShape,
+  resolve: GraphQLFieldResolver<unknown, unknown>,
+  source: unknown,
+  args: Record<string, unknown>,
+  context: unknown,
+  info: GraphQLResolveInfo,
+): unknown {
+  meter.enter();
+  const value = resolve(source, args, context, info);
+  if (value instanceof Promise) {
+    return value.then((v: unknown) => {
+      meter.charge(v, shape, info.path.key);
+      return v;
+    });
+  }
+  meter.charge(value, shape, info.path.key);
+  return value;
+}
 
 /**
  * Wraps every field's resolver once per schema: it reads the operation's meter
@@ -198,16 +243,8 @@ function meterSchema(schema: GraphQLSchema): void {
       field.resolve = (source, args, context, info) => {
         const meter = context && meters.get(context as object);
         if (!meter) return resolve(source, args, context, info);
-        const key = String(info.path.key);
-        const settle = (v: unknown) => {
-          meter.charge(v, shape, key);
-          return v;
-        };
-        return meter.admit(() => {
-          meter.enter();
-          const value = resolve(source, args, context, info);
-          return value instanceof Promise ? value.then(settle) : settle(value);
-        });
+        if (meter.mustWait()) return meter.later(() => resolveMetered(meter, shape, resolve, source, args, context, info));
+        return resolveMetered(meter, shape, resolve, source, args, context, info);
       };
     }
   }
@@ -241,7 +278,7 @@ export function useExecutionBudget(budget: Partial<ExecutionBudget> = {}): Plugi
     },
     onExecute({ args }) {
       meterSchema(args.schema);
-      const meter = new ExecutionMeter(limits);
+      const meter = new ExecutionMeter(limits, requestSignal(args.contextValue));
       meters.set(args.contextValue, meter);
       return {
         onExecuteDone({ result, setResult }) {

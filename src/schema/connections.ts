@@ -10,7 +10,7 @@ export interface ListArgs extends PageArgs {
   search?: string | null;
 }
 
-/** Sort key: namespace, then name (NUL sorts before every character a name may hold). */
+/** Cursor key: namespace, then name (NUL sorts before every character a name may hold), so it orders as `compareObjects`. */
 export const orderKey = (o: KubeObject) => `${o.metadata.namespace ?? ''}\u0000${o.metadata.name}`;
 
 /**
@@ -34,13 +34,17 @@ export async function listConnection<T extends KubeObject = KubeObject>(
     }
   }
   const search = args.search?.toLowerCase();
-  const items = ((await ctx.loaders.list(kind, args.namespace ?? undefined)) as T[]).filter(
-    (o) =>
-      matches(o.metadata.labels ?? {}) &&
-      (!options.filter || options.filter(o)) &&
-      (!search || [o.metadata.name, ...(options.text?.(o) ?? [])].some((s) => s.toLowerCase().includes(search))),
-  );
-  items.sort((a, b) => (orderKey(a) < orderKey(b) ? -1 : 1));
+  // Sorted by the loader (as `orderKey` orders); shared with other readers, so filtered into a copy only when asked.
+  const all = (await ctx.loaders.list(kind, args.namespace ?? undefined)) as readonly T[];
+  const filtered = args.labelSelector || options.filter || search;
+  const items = !filtered
+    ? all
+    : all.filter(
+        (o) =>
+          matches(o.metadata.labels ?? {}) &&
+          (!options.filter || options.filter(o)) &&
+          (!search || [o.metadata.name, ...(options.text?.(o) ?? [])].some((s) => s.toLowerCase().includes(search))),
+      );
   return paginate(items, orderKey, args);
 }
 

@@ -5,12 +5,10 @@ import { bindingEntries, bindingPipelineName } from '../resources/bindings.js';
 import type { PipelineResourceObject } from '../resources/PipelineResourceObject.js';
 import { runResources, runStatus } from '../resources/tekton.js';
 import { builder } from './builder.js';
-import { orderKey } from './connections.js';
 import { assumedSize, limitSize, listBounds } from './cost.js';
 import { clampLimit } from './pagination.js';
 import { NamespaceRef, objectId, PipelineRef, PipelineResourceRef, PipelineRunRef, ResourceBindingRef } from './refs.js';
 
-const sorted = <T extends KubeObject>(objects: T[]) => objects.sort((a, b) => (orderKey(a) < orderKey(b) ? -1 : 1));
 const graphKinds: KindName[] = ['PipelineResource', 'Pipeline', 'ResourceBinding', 'PipelineRun'];
 
 builder.node(NamespaceRef, {
@@ -23,19 +21,19 @@ builder.node(NamespaceRef, {
       type: [PipelineResourceRef],
       description: 'Its PipelineResources, by name; empty when the caller may not list them.',
       directives: assumedSize(listBounds.namespaceObjects),
-      resolve: async (n, _a, ctx) => sorted((await ctx.loaders.list('PipelineResource', n.name)) as PipelineResourceObject[]),
+      resolve: async (n, _a, ctx) => (await ctx.loaders.list('PipelineResource', n.name)) as readonly PipelineResourceObject[],
     }),
     pipelines: t.field({
       type: [PipelineRef],
       description: 'Its Tekton Pipelines, by name; empty when the caller may not list them.',
       directives: assumedSize(listBounds.namespaceObjects),
-      resolve: async (n, _a, ctx) => sorted(await ctx.loaders.list('Pipeline', n.name)),
+      resolve: (n, _a, ctx) => ctx.loaders.list('Pipeline', n.name),
     }),
     resourceBindings: t.field({
       type: [ResourceBindingRef],
       description: 'Its ResourceBindings, by name; empty when the caller may not list them.',
       directives: assumedSize(listBounds.namespaceObjects),
-      resolve: async (n, _a, ctx) => sorted(await ctx.loaders.list('ResourceBinding', n.name)),
+      resolve: (n, _a, ctx) => ctx.loaders.list('ResourceBinding', n.name),
     }),
     pipelineRuns: t.field({
       type: [PipelineRunRef],
@@ -43,7 +41,7 @@ builder.node(NamespaceRef, {
       directives: limitSize,
       args: { limit: t.arg.int({ required: false, defaultValue: 20 }) },
       resolve: async (n, args, ctx) =>
-        (await ctx.loaders.list('PipelineRun', n.name)).sort(newestFirst).slice(0, clampLimit(args.limit, 20)),
+        (await ctx.loaders.list('PipelineRun', n.name)).toSorted(newestFirst).slice(0, clampLimit(args.limit, 20)),
     }),
   }),
 });
@@ -162,16 +160,16 @@ builder.queryFields((t) => ({
       const keyId = (typename: string, name: string) => encodeGlobalID(typename, `${ns}/${name}`);
       const nodes: GraphNode[] = [];
       const edges: GraphEdge[] = [];
-      for (const r of sorted((resources ?? []) as PipelineResourceObject[])) {
+      for (const r of (resources ?? []) as readonly PipelineResourceObject[]) {
         nodes.push({ id: id('PipelineResource', r), kind: 'RESOURCE', name: r.metadata.name, label: String(r.spec?.type ?? '') });
       }
       const pipelineNames = new Set<string>();
-      for (const p of sorted(pipelines ?? [])) {
+      for (const p of pipelines ?? []) {
         pipelineNames.add(p.metadata.name);
         nodes.push({ id: id('Pipeline', p), kind: 'PIPELINE', name: p.metadata.name, label: null });
       }
       const resourceNames = new Set(nodes.filter((n) => n.kind === 'RESOURCE').map((n) => n.name));
-      for (const b of sorted(bindings ?? [])) {
+      for (const b of bindings ?? []) {
         const pipeline = bindingPipelineName(b);
         if (!pipelineNames.has(pipeline)) continue;
         for (const e of bindingEntries(b)) {

@@ -121,7 +121,7 @@ builder.node(PipelineRef, {
       resolve: async (p, args, ctx) => {
         const limit = clampLimit(args.limit, 20);
         const runs = await ctx.loaders.byIndex('PipelineRun', 'byPipeline', objectId(p));
-        return runs.sort(newestFirst).slice(0, limit);
+        return runs.toSorted(newestFirst).slice(0, limit);
       },
     }),
   }),

@@ -89,7 +89,7 @@ builder.node(PipelineResourceRef, {
       description: 'Runs that recorded using this resource, newest first.',
       directives: assumedSize(listBounds.runsPerResource),
       resolve: async (o, _args, ctx) =>
-        (await ctx.loaders.byIndex('PipelineRun', 'byResource', objectId(o))).sort((a, b) =>
+        (await ctx.loaders.byIndex('PipelineRun', 'byResource', objectId(o))).toSorted((a, b) =>
           (b.metadata.creationTimestamp ?? '').localeCompare(a.metadata.creationTimestamp ?? ''),
         ),
     }),

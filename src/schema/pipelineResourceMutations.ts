@@ -267,7 +267,7 @@ builder.mutationFields((t) => ({
     resolve: async (_root, args, ctx) => {
       const current = await mustRead(ctx, args.namespace, args.name);
       if (!args.force) {
-        const bindings: KubeObject[] = await ctx.loaders.byIndex('ResourceBinding', 'byResource', objectId(current));
+        const bindings: readonly KubeObject[] = await ctx.loaders.byIndex('ResourceBinding', 'byResource', objectId(current));
         if (bindings.length) {
           throw new InUseError(
             `PipelineResource ${args.namespace}/${args.name} is bound by ${bindings.map((b) => b.metadata.name).join(', ')}`,

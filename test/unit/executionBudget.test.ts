@@ -167,4 +167,40 @@ describe.each(engines)('useExecutionBudget slices a long operation, $engine', ({
     expect(named).toBe(count);
     expect(await compiledRuns(metrics)).toBe(compiled ? 1 : 0);
   });
+
+  it('resolves nothing more once the request is aborted (the client went away)', async () => {
+    const items = buildSchema('type Item { name: String } type Query { items: [Item] }');
+    const count = 2_000;
+    let named = 0;
+    const name = (items.getType('Item') as import('graphql').GraphQLObjectType).getFields().name;
+    const list = items.getQueryType()?.getFields().items;
+    if (!name || !list) throw new Error('no Item.name or Query.items');
+    name.resolve = (item: { i: number }) => {
+      named++;
+      return `item-${item.i}`;
+    };
+    list.resolve = () => Array.from({ length: count }, (_, i) => ({ i }));
+    const yoga = createYoga({ schema: items, plugins: budgeted(compiled, { sliceMs: 0 }), logging: false });
+    const client = new AbortController();
+    const answer = Promise.resolve(
+      yoga.fetch('http://yoga/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: '{ items { name } }' }),
+        signal: client.signal,
+      }),
+    )
+      .then((res) => res.text())
+      .catch((err: Error) => err.name);
+    // The first turn resolves one slice (32 fields at a 0 ms slice); the client leaves before the second.
+    await new Promise((resolve) => setImmediate(resolve));
+    const atAbort = named;
+    client.abort();
+    expect(await answer).toBe('AbortError');
+    // Let every turn the operation would have taken go by: 2,000 fields at 32 a turn is 63 turns.
+    for (let turn = 0; turn < 100; turn++) await new Promise((resolve) => setImmediate(resolve));
+    expect(atAbort).toBeGreaterThan(0);
+    expect(atAbort).toBeLessThanOrEqual(32);
+    expect(named).toBe(atAbort);
+  });
 });

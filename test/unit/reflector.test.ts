@@ -291,3 +291,40 @@ describe('a resume across a relist that found deletions (issue 18)', () => {
     ]);
   });
 });
+
+it('lists by namespace, then name (a namespace before the longer ones it prefixes), shared until a write there', async () => {
+  const at = (namespace: string, name: string, rv: string) => ({ metadata: { name, namespace, resourceVersion: rv } });
+  let send: ((body: unknown) => void) | undefined;
+  const client = await fakeApiserver((_req, res, url) => {
+    if (url.searchParams.get('watch') !== 'true') {
+      // The apiserver's own order: its storage keys, `ns/name`, where "a-b/…" comes before "a/…".
+      return json(res, {
+        metadata: { resourceVersion: '10' },
+        items: [at('a-b', 'x', '1'), at('a', 'z', '2'), at('a', 'b', '3'), at('c', 'a', '4')],
+      });
+    }
+    res.writeHead(200, { 'content-type': 'application/json' });
+    send = (body) => line(res, body);
+  });
+  const { r, events } = start(client);
+  await until(() => send !== undefined);
+  const names = (list: readonly { metadata: { namespace?: string; name: string } }[]) =>
+    list.map((o) => `${o.metadata.namespace}/${o.metadata.name}`);
+  expect(names(r.list())).toEqual(['a/b', 'a/z', 'a-b/x', 'c/a']);
+  expect(names(r.list('a'))).toEqual(['a/b', 'a/z']);
+  expect(names(r.list('none'))).toEqual([]);
+  const a = r.list('a');
+  const c = r.list('c');
+  const all = r.list();
+  // Unchanged: the same arrays, not sorted again.
+  expect(r.list('a')).toBe(a);
+  expect(r.list()).toBe(all);
+  send?.({ type: 'ADDED', object: at('a', 'm', '11') });
+  send?.({ type: 'DELETED', object: at('a', 'z', '12') });
+  await until(() => events.length === 6);
+  expect(names(r.list('a'))).toEqual(['a/b', 'a/m']);
+  expect(names(r.list())).toEqual(['a/b', 'a/m', 'a-b/x', 'c/a']);
+  // A write in one namespace leaves another's list as it was.
+  expect(r.list('c')).toBe(c);
+  expect(names(a)).toEqual(['a/b', 'a/z']);
+});

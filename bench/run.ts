@@ -383,25 +383,26 @@ function printTable(r: {
   const h = d.hostile;
   if ('skipped' in h) rows.push(['hostile', 'n/a', h.skipped]);
   else {
-    const met = h.ratio !== null && h.ratio <= h.aim;
+    const met = h.ratio <= h.aim;
+    const op = `depth ${h.operation.depth}, first ${h.operation.pageSize}, ${h.operation.aliases} alias(es), cost ${h.operation.estimatedCost}`;
+    const phase = (a: typeof h.attack) =>
+      `alice ${a.aliceOperationsPerSecond} op/s in ${a.aliceRequestsPerSecond} requests/s; ${a.bobFailures} of bob's failed; gateway busy ${Math.round(a.gateway.busy * 100)} %, waiting for a CPU ${Math.round(a.gateway.waiting * 100)} %; peak RSS ${Math.round(a.rssPeakKB / 1024)} MiB`;
     rows.push(
       ['bobP99AloneMs', String(h.bobP99AloneMs), "bob's simple query, alone"],
-      [
-        'bobP99UnderAttackMs',
-        String(h.bobP99UnderAttackMs ?? 'n/a'),
-        `while alice loops depth ${h.operation.depth}, first ${h.operation.pageSize}, ${h.operation.aliases} alias(es), cost ${h.operation.estimatedCost}; ${h.bobFailuresUnderAttack} failed`,
-      ],
+      ['bobP99UnderAttackMs', String(h.attack.bobP99Ms), `while alice loops ${op}, waiting out Retry-After: ${phase(h.attack)}`],
       [
         'hostile ratio',
-        String(h.ratio ?? 'n/a'),
-        `aim at most ${h.aim}: ${met ? 'met' : 'MISSED'}; alice ${h.aliceOperationsPerSecond} op/s, gateway ${h.gatewayAlive ? 'alive' : 'DIED'}, peak RSS ${Math.round(h.rssKB.peakUnderAttack / 1024)} MiB`,
+        String(h.ratio),
+        `aim at most ${h.aim}: ${met ? 'met' : 'MISSED'}; gateway ${h.gatewayAlive ? 'alive' : 'DIED'}`,
       ],
+      ['bobP99UnderFloodMs', String(h.flood.bobP99Ms), `alice ignoring Retry-After: ${phase(h.flood)}`],
+      ['hostile flood ratio', String(h.flood.ratio), 'reported, no aim (docs/security.md, "Hostile tenants: measured")'],
     );
   }
   const w0 = Math.max(...rows.map((x) => x[0].length));
   const w1 = Math.max(...rows.map((x) => x[1].length));
   const lines = [
-    `benchmark (${d.mode}): query fields ${d.queryFields.join(', ')}; ${d.pagesPerQuery} page(s) of <=500 per query`,
+    `benchmark (${d.mode}): query fields ${d.queryFields.join(', ')}; ${d.pagesPerQuery} page(s) of <=250 per query`,
     ...rows.map(([a, b, c]) => `  ${a.padEnd(w0)}  ${b.padStart(w1)}  ${c}`),
   ];
   if (d.naiveNote) lines.push(`  note: ${d.naiveNote}`);

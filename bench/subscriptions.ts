@@ -197,18 +197,23 @@ export function rss(pid: number): { rss: number; peak: number | null } {
   return { rss: now, peak: field('VmHWM') };
 }
 
-/** CPU time of a process in ms: all its threads, and its main thread (the event loop) alone, from /proc/<pid>/task/<tid>/schedstat. */
-function cpuMs(pid: number): { all: number; main: number } {
-  const ns = (tid: string) => Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+/**
+ * CPU time of a process in ms: all its threads, and its main thread (the event loop) alone, and how long the main
+ * thread waited runnable for a CPU (`mainWaited`: what other processes on the machine cost it), from
+ * /proc/<pid>/task/<tid>/schedstat.
+ */
+export function cpuMs(pid: number): { all: number; main: number; mainWaited: number } {
+  const stat = (tid: string) => readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ').map(Number);
   let all = 0;
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
     try {
-      all += ns(tid);
+      all += stat(tid)[0] ?? 0;
     } catch {
       // a thread that ended meanwhile
     }
   }
-  return { all: all / 1e6, main: ns(String(pid)) / 1e6 };
+  const [main = 0, waited = 0] = stat(String(pid));
+  return { all: all / 1e6, main: main / 1e6, mainWaited: waited / 1e6 };
 }
 
 interface Message {

@@ -18,6 +18,7 @@ import type { ResourceCache } from './kube/ResourceCache.js';
 import type { ReadMode } from './loaders.js';
 import type { GatewayMetrics } from './metrics.js';
 import { type PersistedDocuments, persistedDocumentErrors, persistedDocumentId } from './persistedDocuments.js';
+import { rateLimitedMessage } from './plugins/useRateLimit.js';
 import { schema } from './schema/index.js';
 import { SseReservations } from './sseReservations.js';
 import { PushOutlet } from './subscriptions/FanOut.js';
@@ -137,7 +138,7 @@ export function createApp(options: AppOptions): App {
   const maxBodyBytes = options.http?.maxBodyBytes ?? defaultHttpPolicy.maxBodyBytes;
   const trustedDocuments = options.http?.persistedDocuments;
   const metricsToken = options.metricsAccess?.token;
-  const yoga = createGateway(deps);
+  const { yoga, arrive } = createGateway(deps);
   const guards = browserGuards({
     corsOrigins: options.http?.corsOrigins ?? defaultHttpPolicy.corsOrigins,
     loopbackHostsOnly: options.loopbackHostsOnly ?? false,
@@ -215,7 +216,11 @@ export function createApp(options: AppOptions): App {
         if (!res.headersSent) refuse(res, { status: 500, code: 'INTERNAL_SERVER_ERROR', message: 'Unexpected error.' });
         else res.destroy();
       });
-    return yoga.handle(req, res, caller ? { caller } : {});
+    if (!caller) return yoga.handle(req, res, {});
+    // The caller's operation is spent on arrival: past the rate, refused here, before yoga reads the request.
+    const taken = arrive(caller.username);
+    if (taken !== true) return refuseRateLimited(res, taken);
+    return yoga.handle(req, res, { caller, operationSpent: true });
   };
   const server: Server = createServer(handle);
   const limits = { ...defaultWebSocketLimits, ...options.websocket };
@@ -458,6 +463,12 @@ function refuse(res: ServerResponse, { status, code, message }: Refusal, headers
     ...headers,
   });
   res.end(JSON.stringify({ errors: [{ message, extensions: { code } }] }));
+}
+
+/** 429 for a caller past their operation rate; the connection stays open (a refusal costs as little as it can). */
+function refuseRateLimited(res: ServerResponse, retryAfterSeconds: number): void {
+  res.writeHead(429, { 'Content-Type': 'application/json; charset=utf-8', 'Retry-After': String(retryAfterSeconds) });
+  res.end(JSON.stringify({ errors: [{ message: rateLimitedMessage, extensions: { code: 'RATE_LIMITED', retryAfterSeconds } }] }));
 }
 
 function portOf(server: Server, fallback: number): number {

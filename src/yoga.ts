@@ -89,8 +89,10 @@ export const defaultHttpPolicy: HttpPolicy = {
 
 export interface ServerContext {
   req?: IncomingMessage;
-  /** Set by the WebSocket server once `connection_init` was authenticated. */
+  /** Set by the WebSocket server once `connection_init` was authenticated, and by the HTTP server. */
   caller?: Caller;
+  /** Set by the HTTP server when `Gateway.arrive` spent this request's operation. */
+  operationSpent?: boolean;
   closeConnection?: (code: number, reason: string) => void;
   /** Set by the WebSocket server (and a graphql-sse stream): where a subscription's results go. */
   outlet?: { to: PushOutlet; id: string };
@@ -152,19 +154,23 @@ function useTrustedDocuments(documents: PersistedDocuments) {
   });
 }
 
-/** The yoga instance alone, so tests can call `yoga.fetch` without a network. */
-export function createGateway(deps: GatewayDeps): YogaServerInstance<ServerContext, Context> {
+/** yoga, and what the HTTP server in front of it charges before yoga reads a request. */
+export interface Gateway {
+  yoga: YogaServerInstance<ServerContext, Context>;
+  /**
+   * Spends one operation of `user`'s rate for an HTTP request that just arrived: `true`, or the seconds to wait
+   * (answer 429 then, without handing the request to yoga). An admitted request is handed over with
+   * `operationSpent: true` in its server context, so it is not charged again.
+   */
+  arrive: (user: string) => true | number;
+}
+
+/** The gateway's yoga instance, so tests can call `yoga.fetch` without a network. */
+export function createGateway(deps: GatewayDeps): Gateway {
   const subscriptions = { ...defaultSubscriptionLimits, ...deps.subscriptions };
   const http = { ...defaultHttpPolicy, ...deps.http };
   const yaml = { ...defaultYamlLimits, ...http.yaml };
-  const rate = useRateLimit(http.rate, (request, server) => {
-    const authenticated = (server as ServerContext).caller;
-    if (authenticated) return authenticated.username;
-    const header = request.headers.get('authorization');
-    if (!header) return deps.anonymous ? localCaller.username : undefined;
-    const token = bearerToken(header);
-    return token ? deps.authenticator.known(token)?.username : undefined;
-  });
+  const rate = useRateLimit(http.rate);
   let graphiqlHtml: string | undefined;
   /** What an operation, or one execution of a subscription group's selection, runs with as `caller`. */
   const contextFor = (caller: Caller, requestId: string = randomUUID()): Context => {
@@ -205,7 +211,7 @@ export function createGateway(deps: GatewayDeps): YogaServerInstance<ServerConte
     execute: budgetedExecute(http.budget),
     onDelivered: (kind, count) => deps.metrics.eventsDelivered.inc({ kind }, count),
   });
-  return createYoga<ServerContext, Context>({
+  const yoga = createYoga<ServerContext, Context>({
     schema: deps.schema,
     graphqlEndpoint: '/graphql',
     landingPage: false,
@@ -269,6 +275,7 @@ export function createGateway(deps: GatewayDeps): YogaServerInstance<ServerConte
       };
     },
   });
+  return { yoga, arrive: rate.arrive };
 }
 
 /** yoga's `useExecutionCancellation` for subscriptions only: their executor stops when the request's signal aborts. */

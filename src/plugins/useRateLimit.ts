@@ -19,8 +19,8 @@ export interface RateLimit {
 }
 
 /**
- * 50 operations a second; 20,000 cost a second (one operation at the cost limit, or hundreds of ordinary ones),
- * with a burst of five such operations. One tenant looping the most expensive operation the limits admit then
+ * 50 operations a second; 20,000 cost a second (two operations at the cost limit, or hundreds of ordinary ones),
+ * with a burst of ten such operations. One tenant looping the most expensive operation the limits admit then
  * holds the process a small fraction of the time (the hostile benchmark, docs/benchmarks.md).
  */
 export const defaultRateLimit: RateLimit = {
@@ -34,6 +34,9 @@ export const defaultRateLimit: RateLimit = {
   subscribeBurst: 2_000,
   subscribePerSecond: 600,
 };
+
+/** What a caller past one of its rates is told (HTTP 429, RATE_LIMITED). */
+export const rateLimitedMessage = 'Too many requests, or too costly ones; slow down.';
 
 /** A token bucket: `capacity` tokens, refilled at `perSecond`. */
 class Bucket {
@@ -70,17 +73,18 @@ class Bucket {
  * subscription starts: past one, the operation gets RATE_LIMITED (HTTP 429) with `Retry-After`. Two plugins:
  * `operations` before useQueryLimits and `cost` after it, as the cost is known once useQueryLimits has reckoned it.
  *
- * `identify` names the caller of an HTTP request from what is already known (the caller src/app.ts authenticated
- * before yoga; a cached token review; the local caller in anonymous mode), or undefined. A known caller's request spends an operation at once, malformed or
- * not, and past the rate it is refused before it is parsed, validated or given a context: a flood costs the
- * process as little as it can. When it turns out to start a subscription, the operation is given back and a
- * start is spent instead. Other requests (an unknown token, a WebSocket's operations) spend theirs when they
- * execute or subscribe.
+ * `arrive` is for the HTTP server (src/app.ts), which knows the caller before yoga sees the request: it spends the
+ * request's operation at once, malformed or not, and past the rate the server answers 429 itself, before yoga reads,
+ * parses or validates anything: a flood costs the process as little as it can. Such a request carries
+ * `operationSpent` in its server context; when it turns out to start a subscription, the operation is given back
+ * and a start is spent instead. Other operations (a WebSocket's, `yoga.fetch`'s) spend theirs when they execute or
+ * subscribe.
  */
-export function useRateLimit(
-  limit: Partial<RateLimit> = {},
-  identify: (request: Request, serverContext: Record<string, unknown>) => string | undefined = () => undefined,
-): { operations: Plugin<Context>; cost: Plugin<Context> } {
+export function useRateLimit(limit: Partial<RateLimit> = {}): {
+  operations: Plugin<Context>;
+  cost: Plugin<Context>;
+  arrive: (user: string) => true | number;
+} {
   const l = { ...defaultRateLimit, ...limit };
   const callers = new Map<string, { operations: Bucket; cost: Bucket; subscriptions: Bucket }>();
   const bucketsOf = (user: string) => {
@@ -94,9 +98,8 @@ export function useRateLimit(
     if (callers.size > 100_000) callers.delete(callers.keys().next().value as string);
     return buckets;
   };
-  const message = 'Too many requests, or too costly ones; slow down.';
   const limited = (retryAfter: number, http: boolean) =>
-    new GraphQLError(message, {
+    new GraphQLError(rateLimitedMessage, {
       extensions: {
         code: 'RATE_LIMITED',
         retryAfterSeconds: retryAfter,
@@ -118,43 +121,21 @@ export function useRateLimit(
       if (taken !== true) setResultAndStopExecution({ errors: [limited(taken, false)] });
     },
   });
-  /** HTTP requests whose operation was spent when they arrived. */
-  const spent = new WeakSet<Request>();
-  /** yoga's context carries the HTTP request it serves (none for a WebSocket's operations). */
-  const requestOf = (ctx: Context) => (ctx as Context & { request?: Request }).request;
+  /** Set by the HTTP server on a request whose operation `arrive` spent. */
+  const spentOnArrival = (ctx: Context) => (ctx as Context & { operationSpent?: boolean }).operationSpent === true;
   const operations = charging(
-    (ctx) => {
-      const request = requestOf(ctx);
-      if (request && spent.has(request)) return true;
-      return bucketsOf(ctx.caller.username).operations.take(1, Date.now());
-    },
+    (ctx) => (spentOnArrival(ctx) ? true : bucketsOf(ctx.caller.username).operations.take(1, Date.now())),
     // A subscription's start is rationed by its own bucket: it is cheap (src/subscriptions/FanOut.ts), and many
     // at once are ordinary (a dashboard, a router), where as many queries at once are not.
     (ctx) => {
       const buckets = bucketsOf(ctx.caller.username);
-      const request = requestOf(ctx);
-      if (request && spent.delete(request)) buckets.operations.refund(1);
+      if (spentOnArrival(ctx)) buckets.operations.refund(1);
       return buckets.subscriptions.take(1, Date.now());
     },
   );
-  operations.onRequest = ({ request, serverContext, endResponse, fetchAPI }) => {
-    const user = identify(request, serverContext ?? {});
-    if (user === undefined) return;
-    const taken = bucketsOf(user).operations.take(1, Date.now());
-    if (taken === true) {
-      spent.add(request);
-      return;
-    }
-    const body = { errors: [{ message, extensions: { code: 'RATE_LIMITED', retryAfterSeconds: taken } }] };
-    endResponse(
-      new fetchAPI.Response(JSON.stringify(body), {
-        status: 429,
-        headers: { 'content-type': 'application/json; charset=utf-8', 'retry-after': String(taken) },
-      }),
-    );
-  };
   return {
     operations,
+    arrive: (user) => bucketsOf(user).operations.take(1, Date.now()),
     // A subscription's estimated cost is what each of its events costs, once per group, not what its start costs:
     // its start is charged to the start budget above (its cost still has to be within MAX_COST).
     cost: charging(

@@ -113,7 +113,7 @@ export function inProcessGateway(url: string, overrides: Partial<GatewayDeps> = 
     metrics: new GatewayMetrics(),
     ...overrides,
   };
-  const yoga = createGateway(deps);
+  const { yoga } = createGateway(deps);
   return {
     yoga,
     /** POSTs an operation with `token`; answers the HTTP status and the parsed body. */

@@ -3,13 +3,13 @@ import { kinds } from '../src/kube/kinds.js';
 
 /**
  * The benchmark query Q: every PipelineResource of a namespace with its
- * params, paged 250 at a time (the most the default cost limit admits with both optional fields) until done. `%EXTRA%`
+ * params, paged 500 at a time (the maximum of `first`) until done. `%EXTRA%`
  * becomes the optional fields the schema has (`bindings { name }`,
  * `pipelines { name }`; see `optionalFields`).
  */
 export const Q = /* GraphQL */ `
   query BenchResources($ns: String!, $after: String) {
-    pipelineResources(namespace: $ns, first: 250, after: $after) {
+    pipelineResources(namespace: $ns, first: 500, after: $after) {
       edges { node { name type params { name value } %EXTRA% } }
       pageInfo { hasNextPage endCursor }
     }

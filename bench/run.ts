@@ -402,7 +402,7 @@ function printTable(r: {
   const w0 = Math.max(...rows.map((x) => x[0].length));
   const w1 = Math.max(...rows.map((x) => x[1].length));
   const lines = [
-    `benchmark (${d.mode}): query fields ${d.queryFields.join(', ')}; ${d.pagesPerQuery} page(s) of <=250 per query`,
+    `benchmark (${d.mode}): query fields ${d.queryFields.join(', ')}; ${d.pagesPerQuery} page(s) of <=500 per query`,
     ...rows.map(([a, b, c]) => `  ${a.padEnd(w0)}  ${b.padStart(w1)}  ${c}`),
   ];
   if (d.naiveNote) lines.push(`  note: ${d.naiveNote}`);

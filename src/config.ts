@@ -170,8 +170,8 @@ export const settings = {
   maxDepth: abuseLimit('MAX_DEPTH', 12, 'Query depth.'),
   maxAliases: abuseLimit('MAX_ALIASES', 30, 'Aliases per operation.'),
   maxTokens: abuseLimit('MAX_TOKENS', 3000, 'Lexical tokens per document.'),
-  maxCost: abuseLimit('MAX_COST', 10_000, "An operation's estimated cost (about the objects it may resolve)."),
-  maxResolvedObjects: abuseLimit('MAX_RESOLVED_OBJECTS', 50_000, 'Objects one operation (or subscription event) resolves.'),
+  maxCost: abuseLimit('MAX_COST', 20_000, "An operation's estimated cost (about the objects it may resolve)."),
+  maxResolvedObjects: abuseLimit('MAX_RESOLVED_OBJECTS', 100_000, 'Objects one operation (or subscription event) resolves.'),
   maxResponseBytes: abuseLimit(
     'MAX_RESPONSE_BYTES',
     16 * 1024 * 1024,

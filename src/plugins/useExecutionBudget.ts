@@ -33,12 +33,12 @@ export interface ExecutionBudget {
 }
 
 /**
- * 50,000 objects: five times the most the cost limit (10,000) admits by
+ * 100,000 objects: five times the most the cost limit (20,000) admits by
  * estimate. 16 MiB: thirty times the largest page an ordinary query asks
  * for (500 resources with their params), a fraction of the heap.
  */
 export const defaultExecutionBudget: ExecutionBudget = {
-  maxObjects: 50_000,
+  maxObjects: 100_000,
   maxResponseBytes: 16 * 1024 * 1024,
   sliceMs: 4,
 };

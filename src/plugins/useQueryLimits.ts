@@ -36,7 +36,7 @@ export interface QueryLimits {
   maxCost: number;
 }
 
-export const defaultQueryLimits: QueryLimits = { maxDepth: 12, maxAliases: 30, maxTokens: 3000, maxCost: 10_000 };
+export const defaultQueryLimits: QueryLimits = { maxDepth: 12, maxAliases: 30, maxTokens: 3000, maxCost: 20_000 };
 
 /**
  * A list nobody declared a size for (a test keeps every list declared), as a

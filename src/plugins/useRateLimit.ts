@@ -19,8 +19,8 @@ export interface RateLimit {
 }
 
 /**
- * 50 operations a second; 20,000 cost a second (two operations at the cost limit, or hundreds of ordinary ones),
- * with a burst of ten such operations. One tenant looping the most expensive operation the limits admit then
+ * 50 operations a second; 20,000 cost a second (one operation at the cost limit, or hundreds of ordinary ones),
+ * with a burst of five such operations. One tenant looping the most expensive operation the limits admit then
  * holds the process a small fraction of the time (the hostile benchmark, docs/benchmarks.md).
  */
 export const defaultRateLimit: RateLimit = {

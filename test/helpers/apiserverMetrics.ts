@@ -9,8 +9,7 @@ import { Agent, fetch } from 'undici';
  *
  * Counts are cumulative since the apiserver started: take one before and one
  * after, and subtract. The apiserver bumps a counter after it has written the
- * response, so wait a moment (~100 ms) after the last request before the
- * second reading.
+ * response: `requestsOf` waits for that with a marker request.
  */
 
 /** Which requests count. Empty or absent lists mean "all". */
@@ -65,6 +64,40 @@ export function tallyDiff(before: Record<string, number>, after: Record<string, 
     if (d !== 0) diff[key] = d;
   }
   return diff;
+}
+
+/**
+ * The requests `run` made, keyed as `requestTally` keys them. The apiserver counts a request only once it has
+ * answered it, so after `run` a marker request goes out (a GET of the `status` of a PipelineResource that does not
+ * exist, which nothing else asks for) and the counters are read until the marker is counted: every request `run`
+ * waited for was answered before the marker was sent. The marker is not in the result; `filter` must admit
+ * `tekton.dev`.
+ */
+export async function requestsOf(
+  kubeconfigPath: string,
+  filter: MetricsFilter,
+  run: () => Promise<unknown>,
+  timeoutMs = 10_000,
+): Promise<Record<string, number>> {
+  const before = await requestTally(kubeconfigPath, filter);
+  await run();
+  const { url, headers, dispatcher } = endpoint(kubeconfigPath);
+  const marker = `${url.replace(/\/metrics$/, '')}/apis/tekton.dev/v1alpha1/namespaces/default/pipelineresources/request-count-marker/status`;
+  const res = await fetch(marker, { headers: { ...headers, Accept: 'application/json' }, dispatcher });
+  await res.text();
+  const markerKey = 'GET tekton.dev/pipelineresources/status';
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const diff = tallyDiff(before, await requestTally(kubeconfigPath, filter));
+    if ((diff[markerKey] ?? 0) >= 1) {
+      const markers = (diff[markerKey] ?? 0) - 1;
+      if (markers > 0) diff[markerKey] = markers;
+      else delete diff[markerKey];
+      return diff;
+    }
+    if (Date.now() > deadline) throw new Error(`the apiserver did not count the marker request in ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
 }
 
 /**

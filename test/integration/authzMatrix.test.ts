@@ -291,10 +291,23 @@ describe.skipIf(!haveUsers)('authorization matrix', () => {
     });
     // RBAC takes effect asynchronously in the apiserver: wait until it grants what the binding says.
     await eventually(async () => ((await kubernetesAllows('mallory', 'watch', 'PipelineResource', 'team-a')) ? true : undefined));
-    await new Promise((r) => setTimeout(r, 300)); // the gateway reuses an access review's answer for 200 ms here
-    const sub = collect(gw.ws(token('mallory')), 'subscription { pipelineResourceEvents(namespace: "team-a") { type } }');
-    await eventually(() => (gw.cache.kind('PipelineResource').listenerCount > 0 || sub.failure ? true : undefined));
-    await new Promise((r) => setTimeout(r, 500));
+    // The gateway may still hold its earlier answer (FORBIDDEN) for its review cache's lifetime (200 ms here):
+    // subscribe until a subscription is accepted, each refused one closed.
+    const sub = await eventually(async () => {
+      const attempt = collect<{ pipelineResourceEvents: { type: string; object: { name: string } | null } }>(
+        gw.ws(token('mallory')),
+        'subscription { pipelineResourceEvents(namespace: "team-a") { type object { name } } }',
+      );
+      await eventually(() => (gw.cache.kind('PipelineResource').listenerCount > 0 || attempt.failure ? true : undefined));
+      if (attempt.failure === undefined) return attempt;
+      attempt.dispose();
+      return undefined;
+    });
+    // Accepted and alive: it gets the next change in team-a, and nothing went wrong on the way.
+    await createObjects('team-a', [gitResource(`m-live-${suffix}`)]);
+    await eventually(() =>
+      sub.received.some((e) => e.pipelineResourceEvents.object?.name === `m-live-${suffix}`) ? true : undefined,
+    );
     expect(sub.failure).toBeUndefined();
     // With the binding, mallory reads team-a as a viewer would.
     const read = await gw.gql(

@@ -10,7 +10,7 @@ import { encodeGlobalID } from '@pothos/plugin-relay';
 import { parse } from 'graphql';
 import { createYoga } from 'graphql-yoga';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requestTally, tallyDiff } from '../helpers/apiserverMetrics.js';
+import { requestsOf } from '../helpers/apiserverMetrics.js';
 import { createNamespace, kubeconfigPath, type TestUser } from '../helpers/cluster.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { binding, createObjects, gitResource, pipeline } from '../helpers/objects.js';
@@ -209,12 +209,7 @@ async function routed<T = any>(query: string, variables: Record<string, unknown>
   return body.data as T;
 }
 
-async function counted(run: () => Promise<unknown>): Promise<Record<string, number>> {
-  const before = await requestTally(kubeconfigPath(), { groups });
-  await run();
-  await new Promise((r) => setTimeout(r, 150)); // the apiserver counts a request after answering it
-  return tallyDiff(before, await requestTally(kubeconfigPath(), { groups }));
-}
+const counted = (run: () => Promise<unknown>) => requestsOf(kubeconfigPath(), { groups }, run);
 
 describe('the subgraph', () => {
   it('serves its federation SDL as committed in schema/subgraph.graphql, with a key per entity', async () => {

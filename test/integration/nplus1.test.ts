@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { requestTally, tallyDiff } from '../helpers/apiserverMetrics.js';
+import { requestsOf } from '../helpers/apiserverMetrics.js';
 import { createNamespace, kubeconfigPath } from '../helpers/cluster.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { binding, createObjects, gitResource, pipeline } from '../helpers/objects.js';
@@ -48,12 +48,7 @@ async function seed(n: number): Promise<string> {
   return name;
 }
 
-async function counted(run: () => Promise<unknown>): Promise<Record<string, number>> {
-  const before = await requestTally(kubeconfigPath(), { groups });
-  await run();
-  await new Promise((r) => setTimeout(r, 150)); // the apiserver counts a request after answering it
-  return tallyDiff(before, await requestTally(kubeconfigPath(), { groups }));
-}
+const counted = (run: () => Promise<unknown>) => requestsOf(kubeconfigPath(), { groups }, run);
 
 const total = (t: Record<string, number>) => Object.values(t).reduce((a, b) => a + b, 0);
 

@@ -15,7 +15,7 @@ import { pipelineSlots } from '../resources/tekton.js';
 import { type FieldError, type PipelineResourceInput, validatePipelineResourceInput } from '../resources/validation.js';
 import { builder } from './builder.js';
 import { objectId, PipelineResourceRef } from './refs.js';
-import { dryRunOptions, forUpdate, kubeWrite, readForWrite, writeQuery } from './writes.js';
+import { dryRunOptions, forUpdate, readForWrite, withKubeErrors, writeQuery } from './writes.js';
 
 export const ParamInput = builder.inputType('ResourceParamInput', {
   description: 'A plain param of a resource.',
@@ -155,7 +155,7 @@ function replace(
     spec: next.spec,
   };
   const target = { kind: 'PipelineResource' as const, namespace: v.namespace, name: v.name };
-  return kubeWrite(ctx, target, () =>
+  return withKubeErrors(ctx, target, () =>
     ctx.kube.request<PipelineResourceObject>('PUT', resourcePath(kinds.PipelineResource, v.namespace, v.name), {
       body,
       query: writeQuery(dryRun),
@@ -171,7 +171,7 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: CreateInput, required: true }), dryRun: t.arg.boolean(dryRunOptions) },
     resolve: async (_root, { input, dryRun }, ctx) => {
       const v = validated(input);
-      return kubeWrite(
+      return withKubeErrors(
         ctx,
         {
           kind: 'PipelineResource',
@@ -275,7 +275,7 @@ builder.mutationFields((t) => ({
           );
         }
       }
-      await kubeWrite(ctx, { kind: 'PipelineResource', namespace: args.namespace, name: args.name }, () =>
+      await withKubeErrors(ctx, { kind: 'PipelineResource', namespace: args.namespace, name: args.name }, () =>
         ctx.kube.request('DELETE', resourcePath(kinds.PipelineResource, args.namespace, args.name), {
           body: {
             apiVersion: 'v1',

@@ -9,7 +9,7 @@ import { builder } from './builder.js';
 import { listArgsDescriptions, listConnection } from './connections.js';
 import { assumedSize, connectionSize, listBounds } from './cost.js';
 import { KubernetesObjectRef, objectId, PipelineRef, PipelineResourceRef, ResourceBindingRef, splitId } from './refs.js';
-import { dryRunOptions, forUpdate, kubeWrite, readForWrite, writeQuery } from './writes.js';
+import { dryRunOptions, forUpdate, readForWrite, withKubeErrors, writeQuery } from './writes.js';
 
 const BindingEntryRef = builder.objectRef<BindingEntry>('BoundResource').implement({
   description: 'One slot of a pipeline and the resource that fills it.',
@@ -138,7 +138,7 @@ async function updateBinding(
   dryRun: boolean | null | undefined,
 ): Promise<KubeObject> {
   for (let attempt = 0; ; attempt++) {
-    const existing = await kubeWrite(ctx, { kind: 'ResourceBinding', namespace, name: pipeline }, () =>
+    const existing = await withKubeErrors(ctx, { kind: 'ResourceBinding', namespace, name: pipeline }, () =>
       pipelineBinding(ctx.kube, namespace, pipeline),
     );
     const entries = bindingEntries(existing ?? { metadata: { name: pipeline } }).map((e) => ({
@@ -149,7 +149,7 @@ async function updateBinding(
     if (next === null) throw new NotFoundError('ResourceBinding', namespace, pipeline);
     const name = existing?.metadata.name ?? pipeline;
     try {
-      return await kubeWrite(ctx, { kind: 'ResourceBinding', namespace, name }, () =>
+      return await withKubeErrors(ctx, { kind: 'ResourceBinding', namespace, name }, () =>
         existing
           ? ctx.kube.request<KubeObject>('PUT', resourcePath(kinds.ResourceBinding, namespace, name), {
               body: { ...forUpdate(existing), spec: { ...(existing.spec as object), resources: next } },

@@ -9,11 +9,11 @@ export const readForWrite = <T extends KubeObject>(ctx: Context, kind: KindName,
   readAsCaller<T>(ctx.kube, kind, namespace, name);
 
 /**
- * Runs a write as the caller and maps its failure to the errors a caller sees.
- * On a conflict the current object is read again as the caller, so it is shown
- * only to someone who may read it.
+ * Runs a Kubernetes request made as the caller (a write, or the read a write starts from) and maps its failure to
+ * the errors a caller sees. On a conflict the current object is read again as the caller, so it is shown only to
+ * someone who may read it.
  */
-export async function kubeWrite<T>(
+export async function withKubeErrors<T>(
   ctx: Context,
   target: { kind: KindName; namespace: string; name: string; notFound?: KubeErrorContext['notFound'] },
   write: () => Promise<T>,

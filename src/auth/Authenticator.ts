@@ -99,14 +99,6 @@ export class Authenticator {
   }
 
   /**
-   * The caller a token is known to belong to, from the cache alone: no review is made, so a request can be
-   * refused (past its caller's rate) before anything else is done for it. undefined when not known.
-   */
-  known(token: string): Caller | undefined {
-    return this.cache.peek(tokenKey(token))?.caller ?? undefined;
-  }
-
-  /**
    * A TokenReview now, whatever the cache holds (sessions re-review with it);
    * the answer replaces the cached one.
    */

@@ -53,11 +53,9 @@ class ExecutionMeter {
   private calls = 0;
   private sliceStart = performance.now();
   /**
-   * Fields waiting for a later turn, newest last; undefined while the operation runs freely. The newest run first:
-   * those are the children of what just resolved, so the operation goes depth first and finishes each object before
-   * it starts the next. In arrival order it went breadth first, and everything started but not finished (every
-   * pending field of every list of every alias, tens of megabytes for one large query) stayed alive through each
-   * young-generation collection, which copied it every time: pauses that every other caller waited through.
+   * Fields waiting for a later turn, newest last; undefined while the operation runs freely. A stack: the newest run
+   * first (the children of what just resolved), which needs no compaction. The order does not change how much is
+   * pending at once: graphql's executor starts every sibling of a list before any of them waits (decision 018).
    */
   private queued: (() => void)[] | undefined;
 

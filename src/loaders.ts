@@ -109,7 +109,13 @@ export class ObjectLoaders {
    */
   async list(kind: KindName, namespace?: string): Promise<readonly KubeObject[]> {
     if (namespace !== undefined) requireNamespaceName(namespace);
-    if (this.cached(kind, namespace)) return this.readable(kind, this.cache.kind(kind).list(namespace));
+    if (this.cached(kind, namespace)) {
+      const objects = this.cache.kind(kind).list(namespace);
+      if (namespace === undefined) return this.readable(kind, objects);
+      // One namespace: one question, not a walk over its objects to find their namespaces.
+      const may = await this.authorizer.allowed(this.caller, 'list', kinds[kind], namespace, this.accessReviews);
+      return may ? objects : [];
+    }
     if (this.mode === 'naive') return this.fetchList(kind, namespace);
     let loader = this.lists.get(kind);
     if (!loader) {

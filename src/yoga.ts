@@ -18,7 +18,7 @@ import { ObjectLoaders, type ReadMode } from './loaders.js';
 import type { GatewayMetrics } from './metrics.js';
 import { type PersistedDocuments, persistedDocumentErrors, persistedDocumentId } from './persistedDocuments.js';
 import { useCompiledExecution } from './plugins/useCompiledExecution.js';
-import { budgetedExecute, type ExecutionBudget, useExecutionBudget } from './plugins/useExecutionBudget.js';
+import { budgetedExecute, type ExecutionBudget, requestSignal, useExecutionBudget } from './plugins/useExecutionBudget.js';
 import { useIntrospectionSwitch } from './plugins/useIntrospectionSwitch.js';
 import { useMetrics } from './plugins/useMetrics.js';
 import { type QueryLimits, useQueryLimits } from './plugins/useQueryLimits.js';
@@ -283,7 +283,7 @@ function useSubscriptionCancellation(): Plugin<Context> {
   return {
     onSubscribe({ args }) {
       // envelop's ExecutionArgs do not declare the executor's `signal`.
-      (args as { signal?: AbortSignal }).signal = (args.contextValue as { request?: Request }).request?.signal;
+      (args as { signal?: AbortSignal }).signal = requestSignal(args.contextValue);
     },
   };
 }

@@ -180,7 +180,7 @@ function cancelled(): GraphQLError {
 }
 
 /** The request's signal, which yoga puts in the context of an HTTP operation. */
-const requestSignal = (ctx: unknown): AbortSignal | undefined => (ctx as { request?: Request }).request?.signal;
+export const requestSignal = (ctx: unknown): AbortSignal | undefined => (ctx as { request?: Request }).request?.signal;
 
 interface FieldShape {
   composite: boolean;

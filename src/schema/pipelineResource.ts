@@ -1,3 +1,4 @@
+import { newestFirst } from '../kube/kinds.js';
 import { bindingPipelineName } from '../resources/bindings.js';
 import { type PipelineResourceObject, type ShownParam, secrets, shownParams } from '../resources/PipelineResourceObject.js';
 import { staleRuns } from '../resources/staleRuns.js';
@@ -89,9 +90,7 @@ builder.node(PipelineResourceRef, {
       description: 'Runs that recorded using this resource, newest first.',
       directives: assumedSize(listBounds.runsPerResource),
       resolve: async (o, _args, ctx) =>
-        (await ctx.loaders.byIndex('PipelineRun', 'byResource', objectId(o))).toSorted((a, b) =>
-          (b.metadata.creationTimestamp ?? '').localeCompare(a.metadata.creationTimestamp ?? ''),
-        ),
+        (await ctx.loaders.byIndex('PipelineRun', 'byResource', objectId(o))).toSorted(newestFirst),
     }),
   }),
 });

@@ -39,6 +39,8 @@ export type IndexFn = (obj: KubeObject) => string[];
 
 class GoneError extends Error {}
 
+const noObjects: readonly KubeObject[] = Object.freeze([]);
+
 /**
  * Keeps an in-memory copy of one kind: LIST, then WATCH with bookmarks from the
  * last seen resourceVersion. 410 Gone relists and emits the difference as
@@ -62,6 +64,10 @@ export class Reflector {
    * than they change).
    */
   private readonly sorted = new Map<string, readonly KubeObject[]>();
+  /** Namespaces whose sorted list is kept: at most those holding objects (`list`). */
+  get sortedNamespaces(): number {
+    return this.sorted.size;
+  }
   /** namespace → name → object: the store again, so one namespace's list does not walk the others. */
   private readonly byNamespace = new Map<string, Map<string, KubeObject>>();
   private sortedAll: readonly KubeObject[] | undefined;
@@ -130,7 +136,10 @@ export class Reflector {
     }
     let objects = this.sorted.get(namespace);
     if (!objects) {
-      objects = [...(this.byNamespace.get(namespace)?.values() ?? [])].sort(compareObjects);
+      const held = this.byNamespace.get(namespace);
+      // Nothing is kept for a namespace without objects: callers name namespaces, and each name would stay.
+      if (!held) return noObjects;
+      objects = [...held.values()].sort(compareObjects);
       this.sorted.set(namespace, objects);
     }
     return objects;

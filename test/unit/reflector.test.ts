@@ -313,6 +313,9 @@ it('lists by namespace, then name (a namespace before the longer ones it prefixe
   expect(names(r.list())).toEqual(['a/b', 'a/z', 'a-b/x', 'c/a']);
   expect(names(r.list('a'))).toEqual(['a/b', 'a/z']);
   expect(names(r.list('none'))).toEqual([]);
+  // Namespaces a caller names but nothing is in keep nothing: after 1,000 of them only `a`'s list is kept.
+  for (let i = 0; i < 1_000; i++) r.list(`absent-${i}`);
+  expect(r.sortedNamespaces).toBe(1);
   const a = r.list('a');
   const c = r.list('c');
   const all = r.list();
